@@ -1,0 +1,2 @@
+"""rillet: a TensorFlow 1.x-style dataflow framework on NumPy."""
+from rillet import errors
