@@ -1,2 +1,67 @@
-"""rillet: a TensorFlow 1.x-style dataflow framework on NumPy."""
+"""rillet: a TensorFlow 1.x-style dataflow framework on NumPy.
+
+``import rillet as tf`` runs TF 1.x programs: build a graph of ops, run it in a Session.
+This module only re-exports; the code lives in the modules named below.
+"""
+
 from rillet import errors
+from rillet.context import executing_eagerly
+from rillet.dtypes import (
+    DType, as_dtype, float16, float16 as half, float32, float64,
+    double, int8, int16, int32, int64, uint8, uint16, uint32, uint64, bool_ as bool,
+    complex64, complex128, string,
+)
+from rillet.graph import (
+    Graph, GraphKeys, Operation, Tensor, add_to_collection, add_to_collections,
+    control_dependencies, device, get_collection, get_collection_ref, get_default_graph,
+    name_scope, reset_default_graph,
+)
+from rillet.shapes import Dimension, TensorShape
+from rillet.registry import (
+    NoGradient, NotDifferentiable, RegisterGradient, convert_to_tensor, is_tensor,
+)
+from rillet.ops.array_ops import (
+    Print, constant, fill, identity, ones, placeholder, placeholder_with_default, rank,
+    reshape, shape, size, stack, stop_gradient, unstack, zeros,
+)
+from rillet.ops.control_flow_ops import group, no_op
+from rillet.ops.control_flow_ops import tuple_ as tuple
+from rillet.ops.math_ops import (
+    abs, add, add_n, argmax, argmin, cast, div, divide, equal, exp, floor, floordiv,
+    floormod, greater, greater_equal, less, less_equal, log, logical_and, logical_not,
+    logical_or, logical_xor, matmul, maximum, minimum, mod, multiply, negative, not_equal,
+    ones_like, pow, realdiv, reduce_max, reduce_mean, reduce_min, reduce_sum, sign, square,
+    squared_difference, subtract, to_float, to_int32, to_int64, truediv, zeros_like,
+)
+from rillet.ops.math_ops import where_ as where
+from rillet.ops.random_ops import (
+    random_normal, random_uniform, set_random_seed, truncated_normal,
+)
+from rillet.init_ops import (
+    constant_initializer, glorot_normal_initializer, glorot_uniform_initializer,
+    ones_initializer, random_normal_initializer, random_uniform_initializer,
+    truncated_normal_initializer, variance_scaling_initializer, zeros_initializer,
+)
+from rillet.variables import (
+    AUTO_REUSE, Variable, VariableScope, all_variables, assign, assign_add, assign_sub,
+    get_variable, get_variable_scope, global_variables, global_variables_initializer,
+    initialize_all_variables, is_variable_initialized, local_variables,
+    local_variables_initializer, model_variables, report_uninitialized_variables,
+    trainable_variables, variable_scope, variables_initializer,
+)
+from rillet.session import (
+    ConfigProto, GPUOptions, InteractiveSession, RunMetadata, RunOptions, Session,
+    get_default_session,
+)
+from rillet.gradients import gradients, hessians
+from rillet import _operators  # noqa: F401  (installs tensor operators)
+
+subtract = subtract
+sub = subtract
+mul = multiply
+neg = negative
+arg_max = argmax
+arg_min = argmin
+newaxis = None
+
+__version__ = "0.1.0"

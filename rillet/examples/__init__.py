@@ -1,0 +1,1 @@
+"""Compatibility home of ``tensorflow.examples`` (the TF 1.x tutorial helpers)."""

@@ -1,0 +1,1 @@
+"""Compatibility home of ``tensorflow.examples.tutorials``."""
