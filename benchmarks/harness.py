@@ -251,7 +251,7 @@ def render_table(rows: list[dict], batch: int | None) -> str:
     head += ["peer samples/s"] if batch else []
     head += ["rillet median / step", "rillet min - max"]
     head += ["rillet samples/s"] if batch else []
-    head += ["rillet ÷ peer (time)", "first loss peer / rillet"]
+    head += ["rillet ÷ peer (time)", "first-step value peer / rillet"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         peer, ril = row["peer"], row["rillet"]

@@ -13,8 +13,10 @@ def setup():
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(bench_threads())
-    tf.config.threading.set_inter_op_parallelism_threads(bench_threads())
+    threading, n = tf.config.threading, bench_threads()
+    if threading.get_intra_op_parallelism_threads() != n:  # only before TF's first use
+        threading.set_intra_op_parallelism_threads(n)
+        threading.set_inter_op_parallelism_threads(n)
     assert tf.executing_eagerly(), "TF2 peers need eager mode (a TF1 peer ran in this process?)"
     return tf
 

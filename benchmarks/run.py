@@ -36,11 +36,14 @@ WORKER_TIMEOUT_S = 1200
 # ----------------------------------------------------------------------------- worker
 
 
-def _probe(name: str, build, notes: dict):
-    """Build a contender's step and run it once; on failure record why and return None."""
+def _probe(name: str, build, notes: dict, firsts: dict):
+    """Build a contender's step and run it once (its result: the first-step loss).
+
+    On failure record why in `notes` and return None.
+    """
     try:
         step = build()
-        step()
+        firsts[name] = harness._as_float(step())
         return step
     except Exception as exc:  # noqa: BLE001 - reported, the other contender still runs
         status = "pending" if name == "rillet" else "failed"
@@ -54,19 +57,22 @@ def run_worker(workload: str, family: str, repeats: int, target_s: float,
     peers = importlib.import_module(PEER_MODULES[family])
     framework = peers.setup()
     notes: dict[str, str] = {}
+    firsts: dict[str, float | None] = {}
     steps = {}
     if with_rillet:
         import rillet_side
 
         steps["rillet"] = _probe("rillet", lambda: rillet_side.rillet_step(
-            workload, make_data(workload)), notes)
+            workload, make_data(workload)), notes, firsts)
     steps[family] = _probe(family, lambda: peers.make_step(workload, make_data(workload)),
-                           notes)
+                           notes, firsts)
     steps = {name: step for name, step in steps.items() if step is not None}
     result = {"workload": workload, "family": family, "info": peers.info(framework),
-              "notes": notes, "contenders": {}}
+              "threads": harness.bench_threads(), "notes": notes, "contenders": {}}
     if steps:
         result.update(harness.compare(steps, repeats=repeats, target_s=target_s))
+    for name, stats in result["contenders"].items():
+        stats["first_value"] = firsts.get(name)  # the very first step's loss
     return result
 
 
@@ -86,13 +92,24 @@ def default_python() -> str:
     return bench if os.path.exists(bench) else sys.executable
 
 
-def _spawn(python: str, args: list[str]) -> dict:
+def worker_env(threads: int | None) -> dict:
+    """Environment for workers; --threads caps every framework and BLAS pool."""
+    env = dict(os.environ)
+    if threads:
+        for var in ("BENCH_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+    return env
+
+
+def _spawn(python: str, args: list[str], threads: int | None = None) -> dict:
     """Run this script as a worker in a fresh process; return its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.json")
         cmd = [python, os.path.abspath(__file__), "--out", out, *args]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S,
+                                  env=worker_env(threads))
         except subprocess.TimeoutExpired:
             return {"error": f"worker timed out after {WORKER_TIMEOUT_S} s"}
         if proc.returncode != 0 or not os.path.exists(out):
@@ -107,7 +124,7 @@ def run_pair(python: str, workload: str, family: str, args) -> dict:
     target = args.target_s if args.target_s is not None else spec.target_s
     worker_args = ["--worker", workload, family, "--repeats", str(args.repeats),
                    "--target-s", str(target)] + (["--no-rillet"] if args.no_rillet else [])
-    result = _spawn(python, worker_args)
+    result = _spawn(python, worker_args, args.threads)
     result.setdefault("workload", workload)
     result.setdefault("family", family)
     return result
@@ -130,6 +147,8 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="alternation rounds (>= 5)")
     parser.add_argument("--target-s", type=float, default=None,
                         help="seconds per contender per round (default: per workload)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="cap threads of every contender (default: all cores)")
     parser.add_argument("--no-rillet", action="store_true", help="time the peers only")
     parser.add_argument("--python", default=None, help="interpreter for the workers")
     parser.add_argument("--results-dir", default=os.path.join(HERE, "results"))
@@ -169,7 +188,7 @@ def main(argv=None) -> int:
         print(f"unknown workload(s): {unknown}; see --list", file=sys.stderr)
         return 2
     python = args.python or default_python()
-    machine = _spawn(python, ["--info"])
+    machine = _spawn(python, ["--info"], args.threads)
     results = []
     for name in args.workloads or list(WORKLOADS):
         for family in WORKLOADS[name].families:

@@ -1,8 +1,9 @@
 """Child process for the checkpoint crash-safety test (tests/test_checkpoint_io.py).
 
-Usage: ``python _ckpt_kill_child.py DIR``. Resumes from the latest checkpoint in DIR (reading it
-back fully, which verifies it), prints ``ready``, then saves checkpoints forever the way a Saver
-does -- write file, update state file, delete pruned files -- printing ``saved STEP`` after each.
+Usage: ``python _ckpt_kill_child.py DIR``. Resumes from the latest checkpoint in DIR (reading
+it back fully, which verifies it), prints ``ready STEP``, then saves checkpoints forever the way a
+Saver does -- write file, update state file, delete pruned files -- printing ``saved STEP`` after
+each.
 The parent SIGKILLs it at random moments. Step ``s`` holds ``model/w:0`` = s (float32, 4 MB),
 ``model/v:0`` = -s (int32, 4 MB) and ``global_step:0`` = s.
 """
@@ -52,7 +53,7 @@ def main(directory: str) -> None:
         state = get_checkpoint_state(directory)
         assert state is not None
         kept = list(state.all_model_checkpoint_paths)
-    print("ready", flush=True)
+    print(f"ready {step}", flush=True)
     deadline = time.monotonic() + 60  # never outlive a broken parent for long
     while time.monotonic() < deadline:
         step += 1

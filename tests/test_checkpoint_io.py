@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -19,7 +20,6 @@ import pytest
 
 from rillet import errors
 from rillet.train import checkpoint_io as cio
-from rillet.train import checkpoint_state as cst
 from rillet.train.checkpoint_io import (
     checkpoint_exists,
     checkpoint_file,
@@ -160,8 +160,6 @@ def test_file_is_plain_safetensors_with_rillet_header(tmp_path: Path) -> None:
     assert json.loads(meta["rillet.metadata"]) == {"global_step": 7}
     entry = json.loads(meta["rillet.tensors"])["dense/kernel:0"]
     assert entry["dtype"] == "float32" and entry["shape"] == [3, 4]
-    import hashlib
-
     assert entry["sha256"] == hashlib.sha256(sample["dense/kernel:0"].tobytes()).hexdigest()
 
 
@@ -364,6 +362,10 @@ def test_foreign_safetensors_file(tmp_path: Path) -> None:
         list_tensors(path)
 
 
+def _tensor_entries(path: str) -> dict:
+    return json.loads(_header(path)[1]["__metadata__"]["rillet.tensors"])
+
+
 def _rewrite_header(path: str, **changes: str) -> None:
     """Re-save ``path`` with changed rillet header entries (and a matching header checksum)."""
     from safetensors import safe_open
@@ -391,22 +393,18 @@ def test_format_version_checks(tmp_path: Path) -> None:
 def test_headers_disagree(tmp_path: Path) -> None:
     path = str(tmp_path / "d.safetensors")
     write_checkpoint(path, {"a": np.zeros(2), "b": np.ones(3)})
-    entries = json.loads(read_header_entries(path))
+    entries = _tensor_entries(path)
     del entries["b"]
     _rewrite_header(path, **{"rillet.tensors": json.dumps(entries)})
     with pytest.raises(errors.DataLossError, match="'b'"):
         read_checkpoint(path, ["a"])
     # A header that lies about a dtype is caught before the data is interpreted.
     write_checkpoint(path, {"a": np.zeros(2, np.float32)})
-    entries = json.loads(read_header_entries(path))
+    entries = _tensor_entries(path)
     entries["a"]["dtype"] = "int32"
     _rewrite_header(path, **{"rillet.tensors": json.dumps(entries)})
     with pytest.raises(errors.DataLossError, match="'a'"):
         read_checkpoint(path)
-
-
-def read_header_entries(path: str) -> str:
-    return _header(path)[1]["__metadata__"]["rillet.tensors"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -441,8 +439,10 @@ def test_state_relocatable_and_relative_dirs(
     monkeypatch.chdir(tmp_path)
     os.mkdir("run")
     update_checkpoint_state("run", os.path.join("run", "model.ckpt-5"))
-    assert (tmp_path / "run" / "checkpoint").read_text().startswith(
-        'model_checkpoint_path: "model.ckpt-5"\n'
+    assert (
+        (tmp_path / "run" / "checkpoint")
+        .read_text()
+        .startswith('model_checkpoint_path: "model.ckpt-5"\n')
     )
     os.rename("run", "moved")
     state = get_checkpoint_state("moved")
@@ -482,7 +482,7 @@ def test_state_appends_latest_and_timestamps(tmp_path: Path) -> None:
 def test_state_parses_tensorflow_written_file(tmp_path: Path) -> None:
     (tmp_path / "checkpoint").write_text(
         'model_checkpoint_path: "we\\"ird\\\\name\\303\\251.ckpt-3"\n'
-        "all_model_checkpoint_paths: \"/abs/model.ckpt-2\"\n"
+        'all_model_checkpoint_paths: "/abs/model.ckpt-2"\n'
         'all_model_checkpoint_paths: "we\\"ird\\\\name\\303\\251.ckpt-3"\n'
         "all_model_checkpoint_timestamps: 1700000000.5\n"
         "all_model_checkpoint_timestamps: 1700000100\n"
@@ -501,7 +501,7 @@ def test_state_parses_tensorflow_written_file(tmp_path: Path) -> None:
 def test_state_quoting_round_trip(tmp_path: Path) -> None:
     name = str(tmp_path / 'a "quoted"\\ \t name é\n.ckpt-1')
     update_checkpoint_state(tmp_path, name)
-    assert "\n" not in (tmp_path / "checkpoint").read_text().rstrip("\n").split("\n")[0][-3:]
+    assert len((tmp_path / "checkpoint").read_text().splitlines()) == 2  # newline escaped
     state = get_checkpoint_state(tmp_path)
     assert state is not None and state.model_checkpoint_path == name
 
@@ -627,8 +627,12 @@ class _Child:
         return [int(line.split()[1]) for line in self.lines if line.startswith("saved ")]
 
 
-def _check_directory(directory: Path, last_reported: int, context: str) -> int:
-    """Assert the directory is consistent after a crash; returns the latest step (0 if none)."""
+def _check_directory(directory: Path, durable: int, context: str) -> int:
+    """Assert the directory is consistent after a crash; returns the latest step (0 if none).
+
+    ``durable`` is the newest step known to be saved: the one this child started from, or the
+    last it reported. Steps are saved in order, so the latest is ``durable`` or, if the child
+    was killed between updating the state file and reporting, ``durable + 1``."""
     sys.path.insert(0, str(REPO / "tests"))
     try:
         from _ckpt_kill_child import tensors_for
@@ -636,11 +640,10 @@ def _check_directory(directory: Path, last_reported: int, context: str) -> int:
         sys.path.pop(0)
     latest = latest_checkpoint(directory)
     if latest is None:
-        assert last_reported == 0, f"{context}: no latest checkpoint after step {last_reported}"
+        assert durable == 0, f"{context}: no latest checkpoint after step {durable}"
         return 0
     step = int(latest.rsplit("-", 1)[1])
-    # Every reported save is durable; at most one more (state written, not yet reported).
-    assert last_reported <= step <= last_reported + 1, f"{context}: latest is {latest}"
+    assert durable <= step <= durable + 1, f"{context}: latest is {latest}, expected {durable}"
     state = get_checkpoint_state(directory)
     assert state is not None and state.all_model_checkpoint_paths[-1] == latest, context
     for prefix in state.all_model_checkpoint_paths:  # none of them deleted, all intact
@@ -662,7 +665,7 @@ def test_sigkill_during_saves_never_corrupts_latest(tmp_path: Path) -> None:
     rng = random.Random(seed)
     directory = tmp_path / "ckpts"
     directory.mkdir()
-    last_reported = 0
+    step = n_saves = 0  # latest durable step; saves reported
     kills, torn_writes, known_leftovers = 20, 0, set[str]()
     for i in range(kills):
         context = f"seed={seed} kill #{i}"
@@ -673,13 +676,15 @@ def test_sigkill_during_saves_never_corrupts_latest(tmp_path: Path) -> None:
         time.sleep(rng.uniform(0.0, 0.05))
         rc, err = child.kill()
         assert rc == -signal.SIGKILL, f"{context}: child exited with {rc} on its own:\n{err}"
+        assert f"ready {step}" in child.lines, f"{context}: did not resume from step {step}"
         leftovers = set(_tmp_leftovers(directory))
         torn_writes += bool(leftovers - known_leftovers)
         known_leftovers = leftovers
-        last_reported = max([last_reported, *child.saved_steps()])
-        print(context, child.lines, _tmp_leftovers(directory), latest_checkpoint(directory))
-        _check_directory(directory, last_reported, context)
-    assert last_reported > 0, f"seed={seed}: no save ever completed"
+        saved = child.saved_steps()
+        assert saved == list(range(step + 1, step + 1 + len(saved))), f"{context}: {saved}"
+        step = _check_directory(directory, max([step, *saved]), context)
+        n_saves += len(saved)
+    assert n_saves > 0, f"seed={seed}: no save ever completed"
     # Stale temp files from killed writes are never mistaken for checkpoints.
     assert all(name.startswith(".") for name in _tmp_leftovers(directory))
-    print(f"seed={seed}: {last_reported} saves, {torn_writes}/{kills} kills tore a write")
+    print(f"seed={seed}: {n_saves} saves, {torn_writes}/{kills} kills tore a write")

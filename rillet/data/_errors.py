@@ -18,7 +18,7 @@ class DataInvalidArgumentError(errors.InvalidArgumentError, ValueError):
 
 
 class DataTypeError(errors.InvalidArgumentError, TypeError):
-    """A pipeline element had the wrong dtype or could not be converted (``InvalidArgumentError``)."""
+    """A pipeline element had the wrong dtype or was not convertible (``InvalidArgumentError``)."""
 
     def __init__(self, message: str):
         super().__init__(None, None, message)

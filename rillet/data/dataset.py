@@ -84,7 +84,7 @@ def _readonly(x: Any) -> Any:
 
 
 def _zeros_like_spec(spec: Any, unknown_dim: int) -> Any:
-    """A placeholder element matching a spec structure (unknown dimensions set to ``unknown_dim``)."""
+    """A placeholder element matching ``spec`` (unknown dimensions set to ``unknown_dim``)."""
 
     def one(s: TensorSpec) -> Any:
         shape = () if s.shape is None else tuple(unknown_dim if d is None else d for d in s.shape)
@@ -414,8 +414,8 @@ class Dataset:
     ) -> Dataset:
         """Map each element to a dataset and interleave their elements (TF's exact order).
 
-        ``cycle_length`` input elements are open at once (default :data:`AUTOTUNE`); ``block_length``
-        consecutive elements (default 1) are taken from each before moving to the next.
+        ``cycle_length`` input elements are open at once (default :data:`AUTOTUNE`);
+        ``block_length`` consecutive elements (default 1) are taken from each in turn.
         """
         return _InterleaveDataset(self, map_func, cycle_length, block_length)
 
@@ -537,7 +537,8 @@ class _TensorsDataset(Dataset):
         return [x for x in self._leaves if st.is_symbolic(x)]
 
     def _static_spec(self) -> Any:
-        return st.pack_sequence_as(self._structure, [TensorSpec.from_value(x) for x in self._leaves])
+        specs = [TensorSpec.from_value(x) for x in self._leaves]
+        return st.pack_sequence_as(self._structure, specs)
 
     def _cardinality(self) -> int:
         return 1
@@ -1018,7 +1019,8 @@ class _BatchDataset(_UnaryDataset):
         return _batched_cardinality(self._input.cardinality(), self._batch_size, self._drop)
 
     def _make_probe(self, i: int) -> Any:
-        return _batch_elements([self._input._probe(i)] * (i + 2))
+        n = self._batch_size if self._drop else i + 2  # differing sizes expose the None dim
+        return _batch_elements([self._input._probe(i)] * n)
 
     def _iterator(self, ctx: IteratorContext) -> Iterator[Any]:
         def gen() -> Iterator[Any]:
@@ -1096,7 +1098,8 @@ class _PaddedBatchDataset(_UnaryDataset):
         return st.pack_sequence_as(template, out)
 
     def _make_probe(self, i: int) -> Any:
-        return self._pad([self._input._probe(i)] * (i + 2))
+        n = self._batch_size if self._drop else i + 2
+        return self._pad([self._input._probe(i)] * n)
 
     def _iterator(self, ctx: IteratorContext) -> Iterator[Any]:
         def gen() -> Iterator[Any]:

@@ -174,7 +174,8 @@ def flatten_up_to(shallow: Any, value: Any, what: str = "value") -> list:
     if isinstance(shallow, tuple):
         if not isinstance(value, (tuple, list)) or len(value) != len(shallow):
             raise DataInvalidArgumentError(
-                f"{what} {short_repr(value)} does not match the expected structure {_describe(shallow)}"
+                f"{what} {short_repr(value)} does not match the expected structure "
+                f"{_describe(shallow)}"
             )
         out: list = []
         for s, v in zip(shallow, value):
@@ -183,7 +184,8 @@ def flatten_up_to(shallow: Any, value: Any, what: str = "value") -> list:
     if isinstance(shallow, Mapping):
         if not isinstance(value, Mapping) or set(value) != set(shallow):
             raise DataInvalidArgumentError(
-                f"{what} {short_repr(value)} does not match the expected structure {_describe(shallow)}"
+                f"{what} {short_repr(value)} does not match the expected structure "
+                f"{_describe(shallow)}"
             )
         out = []
         for k in _sorted_keys(shallow):

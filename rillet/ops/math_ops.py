@@ -13,7 +13,7 @@ from rillet.ops._util import (
     compare_infer,
     same_as_input,
 )
-from rillet.registry import NOT_DIFFERENTIABLE, apply_op, convert_to_tensor, register
+from rillet.registry import NOT_DIFFERENTIABLE, apply_op, convert_to_tensor, is_tensor, register
 from rillet.shapes import TensorShape, broadcast_shapes
 
 
@@ -58,13 +58,13 @@ def broadcast_like(x: Any, like: Any) -> Any:
 
 # --- binary elementwise ----------------------------------------------------------------
 def _binary_args(x: Any, y: Any) -> tuple:
-    """Converts a mix of tensors and Python values; the tensor's dtype wins, as in TF."""
-    if not hasattr(x, "dtype") or isinstance(x, np.ndarray | np.generic):
-        if hasattr(y, "dtype") and not isinstance(y, np.ndarray | np.generic):
-            y = convert_to_tensor(y)
-            return convert_to_tensor(x, dtype_hint=y.dtype), y
+    """Converts a mix of tensors and Python/NumPy values; the tensor's dtype wins, as in TF
+    (``int_tensor + 1.5`` is a TypeError, ``float_tensor + 1`` is fine)."""
+    if not is_tensor(x) and is_tensor(y):
+        y = convert_to_tensor(y)
+        return convert_to_tensor(x, dtype=y.dtype), y
     x = convert_to_tensor(x)
-    return x, convert_to_tensor(y, dtype_hint=x.dtype)
+    return x, convert_to_tensor(y, dtype=x.dtype) if not is_tensor(y) else convert_to_tensor(y)
 
 
 def _def_binary(op_type: str, kernel: Any, grad: Any, infer: Any = broadcast_infer) -> Any:
@@ -384,7 +384,10 @@ def _add_n_infer(op: Any) -> tuple:
 def _add_n_kernel(xp: Any, *xs: Any) -> Any:
     out = xp.add(xs[0], xs[1]) if len(xs) > 1 else xp.array(xs[0], copy=True)
     for x in xs[2:]:
-        xp.add(out, x, out=out)
+        if isinstance(out, xp.ndarray) and out.ndim:
+            xp.add(out, x, out=out)  # accumulate in place: one buffer for n inputs
+        else:
+            out = out + x
     return out
 
 
