@@ -55,6 +55,8 @@ from rillet.session import (
 )
 from rillet.gradients import gradients, hessians
 from rillet import _operators  # noqa: F401  (installs tensor operators)
+from rillet import app, data, datasets, init_ops as initializers, meters
+from rillet import tf_logging as logging
 
 subtract = subtract
 sub = subtract

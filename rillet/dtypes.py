@@ -1,4 +1,4 @@
-"""Data types: ``DType`` objects with TensorFlow's names, convertible from NumPy dtypes and strings."""
+"""Data types: ``DType`` objects with TensorFlow names, from NumPy dtypes and strings."""
 
 from __future__ import annotations
 

@@ -84,6 +84,14 @@ class RunContext:
         self.op: Operation | None = None
         self.session = session
 
+    def fork(self) -> RunContext:
+        """A view for one run: shares the Session's state, has its own ``op`` (so threads
+        running plans concurrently do not see each other's current op)."""
+        rc = RunContext.__new__(RunContext)
+        rc.xp, rc.vars, rc.rngs, rc.counters = self.xp, self.vars, self.rngs, self.counters
+        rc.resources, rc.session, rc.op = self.resources, self.session, None
+        return rc
+
     def rng(self) -> np.random.Generator:
         """The current op's generator: seeded from (seed, seed2) when set, else random."""
         op = self.op
@@ -276,7 +284,7 @@ class Session:
             plan.feed_slots[tid] = slot(t)
             plan.feed_info[tid] = t
         ctx = self._ctx
-        raw_steps = []
+        raw_steps = []  # stateful kernels get the per-run context in place of `first`
         for op in order:
             d = registry.get(op.type)
             ins = [slot(t) if id(t) in fed or t.op in needed_ops else None for t in op.inputs]
@@ -363,13 +371,14 @@ class Session:
         vals: list = [None] * plan.nslots
         for tid, (t, v) in feeds.items():
             vals[plan.feed_slots[tid]] = self._convert_feed(t, v)
-        ctx = self._ctx
+        ctx = self._ctx.fork()
         step = None
         try:
             for step in plan.steps:
                 kernel, first, kw, ins, outs, op, needs_ctx, frees = step
                 if needs_ctx:
                     ctx.op = op
+                    first = ctx
                 r = kernel(first, *[vals[i] for i in ins], **kw) if kw else \
                     kernel(first, *[vals[i] for i in ins])
                 if len(outs) == 1:

@@ -10,9 +10,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from rillet import context
+from rillet import context, init_ops
 from rillet import dtypes as _dt
-from rillet import init_ops
 from rillet.graph import GraphKeys, Operation, get_default_graph, install_operators
 from rillet.ops import state_ops  # noqa: F401  (registers the variable ops)
 from rillet.ops.array_ops import identity

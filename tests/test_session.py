@@ -27,7 +27,7 @@ def test_nested_fetch_structures():
 
 def test_fetch_by_name_and_feed_by_name():
     x = tf.placeholder(tf.float32, name="x")
-    y = tf.multiply(x, 2.0, name="y")
+    tf.multiply(x, 2.0, name="y")
     sess = tf.Session()
     assert sess.run("y:0", feed_dict={"x:0": 3.0}) == 6.0
     assert sess.run("y", feed_dict={x: 3.0}) is None  # an operation name fetches the op

@@ -158,7 +158,7 @@ class Dataset:
                 return self._iter_probes
             items: list[Any] = []
             try:
-                it = self._iterator(IteratorContext())
+                it = self._iterator(IteratorContext(probing=True))
                 try:
                     items = list(itertools.islice(it, 2))
                 finally:
@@ -478,7 +478,7 @@ class _TensorSlicesDataset(Dataset):
                 "from_tensor_slices: all components must have the same size in dimension 0, "
                 f"got {sorted(known)} ({shown})"
             )
-        return known.pop() if known and None not in sizes else None
+        return known.pop() if known else None
 
     def _own_captures(self) -> list[Any]:
         return [x for x in self._leaves if st.is_symbolic(x)]
@@ -912,7 +912,7 @@ class _ShuffleDataset(_UnaryDataset):
         self._epoch_lock = threading.Lock()
 
     def _iterator(self, ctx: IteratorContext) -> Iterator[Any]:
-        if self._reshuffle:
+        if self._reshuffle and not ctx.probing:
             with self._epoch_lock:
                 epoch = next(self._epochs)
         else:
@@ -1359,6 +1359,7 @@ class _CacheDataset(_UnaryDataset):
             recorded: list[Any] = []
             try:
                 for element in source:
+                    element = st.map_structure(_readonly, element)  # replayed: keep immutable
                     recorded.append(element)
                     yield element
             finally:

@@ -28,9 +28,12 @@ class IteratorContext:
 
     ``feeds`` maps symbolic source leaves (see :func:`structure.register_symbolic_type`) to their
     concrete values for this pass (what a TF1 initializable iterator's ``feed_dict`` supplies).
+    ``probing`` marks the short internal passes used to infer element specs (they must not
+    advance per-pass state such as a shuffle's epoch counter).
     """
 
-    def __init__(self, feeds: Mapping[Any, Any] | None = None):
+    def __init__(self, feeds: Mapping[Any, Any] | None = None, probing: bool = False):
+        self.probing = probing
         self._feeds: dict[int, Any] = {}
         self._keep: list[Any] = []
         for k, v in (feeds or {}).items():

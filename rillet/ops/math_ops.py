@@ -11,10 +11,36 @@ from rillet.ops._util import (
     broadcast_infer,
     check_same_dtype,
     compare_infer,
+    float_unary_infer,
     same_as_input,
 )
 from rillet.registry import NOT_DIFFERENTIABLE, apply_op, convert_to_tensor, is_tensor, register
 from rillet.shapes import TensorShape, broadcast_shapes
+
+
+def quiet(kernel: Any) -> Any:
+    """Wraps a kernel so NumPy's floating-point warnings (log(0), x/0, overflow) stay silent:
+    TensorFlow returns inf/nan for these without a warning."""
+    def k(xp: Any, *args: Any, **kw: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return kernel(xp, *args, **kw)
+    k.__signature__ = __import__("inspect").signature(kernel)  # keeps the attr names visible
+    return k
+
+
+def _int_div_check(xp: Any, y: Any) -> None:
+    if y.dtype.kind in "iu" and (y == 0).any():
+        raise ValueError("Integer division by zero")
+
+
+def _floordiv_kernel(xp: Any, x: Any, y: Any) -> Any:
+    _int_div_check(xp, y)
+    return xp.floor_divide(x, y)
+
+
+def _floormod_kernel(xp: Any, x: Any, y: Any) -> Any:
+    _int_div_check(xp, y)
+    return xp.mod(x, y)
 
 
 # --- helpers for gradients: undo broadcasting -----------------------------------------
@@ -113,14 +139,14 @@ subtract = _def_binary("Sub", lambda xp, x, y: xp.subtract(x, y),
 multiply = _def_binary("Mul", lambda xp, x, y: xp.multiply(x, y),
                        lambda op, g: [unbroadcast(g * op.inputs[1], op.inputs[0]),
                                       unbroadcast(g * op.inputs[0], op.inputs[1])])
-divide_ = _def_binary("RealDiv", lambda xp, x, y: xp.true_divide(x, y), _div_grad)
-truediv = _def_binary("TrueDiv", _truediv_kernel, _div_grad, _truediv_infer)
-floordiv = _def_binary("FloorDiv", lambda xp, x, y: xp.floor_divide(x, y), NOT_DIFFERENTIABLE)
-floormod = _def_binary("FloorMod", lambda xp, x, y: xp.mod(x, y),
+divide_ = _def_binary("RealDiv", quiet(lambda xp, x, y: xp.true_divide(x, y)), _div_grad)
+truediv = _def_binary("TrueDiv", quiet(_truediv_kernel), _div_grad, _truediv_infer)
+floordiv = _def_binary("FloorDiv", quiet(_floordiv_kernel), NOT_DIFFERENTIABLE)
+floormod = _def_binary("FloorMod", quiet(_floormod_kernel),
                        lambda op, g: [unbroadcast(g, op.inputs[0]),
                                       unbroadcast(-g * floor(op.inputs[0] / op.inputs[1]),
                                                   op.inputs[1])])
-pow = _def_binary("Pow", lambda xp, x, y: xp.power(x, y), _pow_grad)
+pow = _def_binary("Pow", quiet(lambda xp, x, y: xp.power(x, y)), _pow_grad)
 maximum = _def_binary("Maximum", lambda xp, x, y: xp.maximum(x, y),
                       lambda op, g: _minmax_grad(op, g, greater_equal))
 minimum = _def_binary("Minimum", lambda xp, x, y: xp.minimum(x, y),
@@ -224,9 +250,12 @@ square = _def_unary("Square", lambda xp, x: xp.square(x),
                     lambda op, g: [g * (2 * op.inputs[0])])
 abs = _def_unary("Abs", lambda xp, x: xp.abs(x), lambda op, g: [g * sign(op.inputs[0])])
 sign = _def_unary("Sign", lambda xp, x: xp.sign(x), lambda op, g: [zeros_like(op.inputs[0])])
-floor = _def_unary("Floor", lambda xp, x: xp.floor(x), lambda op, g: [zeros_like(g)])
-log = _def_unary("Log", lambda xp, x: xp.log(x), lambda op, g: [g / op.inputs[0]])
-exp = _def_unary("Exp", lambda xp, x: xp.exp(x), lambda op, g: [g * op.outputs[0]])
+floor = _def_unary("Floor", lambda xp, x: xp.floor(x), NOT_DIFFERENTIABLE,  # TF: no gradient
+                   float_unary_infer)
+log = _def_unary("Log", quiet(lambda xp, x: xp.log(x)), lambda op, g: [g / op.inputs[0]],
+                 float_unary_infer)
+exp = _def_unary("Exp", quiet(lambda xp, x: xp.exp(x)), lambda op, g: [g * op.outputs[0]],
+                 float_unary_infer)
 neg = negative
 
 

@@ -200,6 +200,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 # Writing
 
 
+def _safetensors() -> Any:
+    """The ``safetensors`` package (an optional dependency: ``pip install rillet[checkpoints]``)."""
+    try:
+        import safetensors
+        import safetensors.numpy
+    except ImportError as e:
+        raise ImportError(
+            "rillet checkpoints need the 'safetensors' package: pip install 'rillet[checkpoints]'"
+        ) from e
+    return safetensors
+
+
 def _le_bytes(arr: np.ndarray) -> np.ndarray:
     """A 1-D uint8 view of ``arr``'s little-endian C-contiguous bytes (copies only if needed)."""
     arr = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
@@ -264,8 +276,7 @@ def write_checkpoint(
     The write is atomic and durable (see module docstring); returns ``path``. Raises
     ``InvalidArgumentError`` for unsupported dtypes, bad names or non-JSON metadata and
     ``NotFoundError`` when the parent directory does not exist."""
-    from safetensors.numpy import save_file
-
+    save_file = _safetensors().numpy.save_file
     path = os.fspath(path)
     stored: dict[str, np.ndarray] = {}
     entries: dict[str, dict[str, Any]] = {}
@@ -373,8 +384,7 @@ class _Reader:
 @contextmanager
 def _open(path: str | os.PathLike[str]) -> Iterator[_Reader]:
     """Open ``path`` (file or prefix) and verify rillet's header; yields a :class:`_Reader`."""
-    from safetensors import safe_open
-
+    safe_open = _safetensors().safe_open
     file = _resolve_existing(path)
     try:
         cm = safe_open(file, framework="np")

@@ -1,0 +1,45 @@
+"""TF 1.x program scaffolding: tf.app.flags / tf.app.run / tf.logging."""
+
+import logging
+
+import pytest
+
+import rillet as tf
+from rillet.app import _Flags
+
+
+def test_flags_parse_and_defaults():
+    f = _Flags()
+    f._define(str, "data_dir", "/tmp/data", "where")
+    f._define(int, "steps", 10, None)
+    f._define(bool, "fake", False, None)
+    rest = f(["prog", "--steps", "5", "--fake", "extra"])
+    assert (f.data_dir, f.steps, f.fake) == ("/tmp/data", 5, True)
+    assert rest == ["prog", "extra"]
+    with pytest.raises(AttributeError, match="Unknown command line flag 'nope'"):
+        _ = f.nope
+
+
+def test_app_run_calls_main_with_remaining_argv():
+    seen = []
+    with pytest.raises(SystemExit) as info:
+        tf.app.run(main=lambda argv: seen.append(argv) or 3, argv=["prog", "x"])
+    assert info.value.code == 3 and seen == [["prog", "x"]]
+
+
+def test_logging_levels(caplog):
+    tf.logging.set_verbosity(tf.logging.INFO)
+    with caplog.at_level(logging.INFO, logger="rillet"):
+        tf.logging.info("hello %d", 3)
+    assert "hello 3" in caplog.text
+
+
+def test_boolean_flag_forms():
+    f = _Flags()
+    f._define(bool, "fake", True, None)
+    f(["prog", "--fake=false"])
+    assert f.fake is False
+    f(["prog", "--nofake"])
+    assert f.fake is False
+    f(["prog"])
+    assert f.fake is True
