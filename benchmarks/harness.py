@@ -232,6 +232,11 @@ def fmt_rate(batch: int, stats: dict | None) -> str:
     return "pending" if stats is None else f"{batch / stats['median_s']:,.0f}"
 
 
+def fmt_cpu(stats: dict | None) -> str:
+    """Process CPU time over wall time: ~threads busy (lower: CPU lost to others)."""
+    return "-" if not stats or stats.get("cpu_per_wall") is None else f"{stats['cpu_per_wall']:.2f}"
+
+
 def fmt_loss(value: float | None) -> str:
     return "-" if value is None else f"{value:.5g}"
 
@@ -251,7 +256,7 @@ def render_table(rows: list[dict], batch: int | None) -> str:
     head += ["peer samples/s"] if batch else []
     head += ["rillet median / step", "rillet min - max"]
     head += ["rillet samples/s"] if batch else []
-    head += ["rillet ÷ peer (time)", "first-step value peer / rillet"]
+    head += ["rillet ÷ peer (time)", "CPU/wall peer / rillet", "first-step value peer / rillet"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         peer, ril = row["peer"], row["rillet"]
@@ -260,8 +265,9 @@ def render_table(rows: list[dict], batch: int | None) -> str:
         cells += [fmt_time(ril and ril["median_s"]), fmt_spread(ril)]
         cells += [fmt_rate(batch, ril)] if batch else []
         ratio = "pending" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+        cpu = [fmt_cpu(s) for s in (peer, ril)]
         losses = [fmt_loss(s and s["first_value"]) for s in (peer, ril)]
-        cells += [ratio, " / ".join(losses)]
+        cells += [ratio, " / ".join(cpu), " / ".join(losses)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -298,6 +304,10 @@ def render_report(payload: dict, workloads: dict) -> str:
         notes = sorted({n for r in results for n in r.get("notes", {}).values()}
                        | {r["error"] for r in results if r.get("error")})
         parts += [f"- {note}" for note in notes] + ([""] if notes else [])
+        loads = [x for r in results for x in r.get("loadavg_1min", [])]
+        if loads:
+            parts += [f"Load average (1 min) during these runs: {min(loads):.2f} - "
+                      f"{max(loads):.2f}.", ""]
     return "\n".join(parts)
 
 

@@ -154,6 +154,8 @@ def parse_args(argv=None):
     parser.add_argument("--results-dir", default=os.path.join(HERE, "results"))
     parser.add_argument("--markdown", default=None, help="also write the report here")
     parser.add_argument("--list", action="store_true", help="list workloads and exit")
+    parser.add_argument("--render", metavar="JSON",
+                        help="print (and --markdown: write) the report of a results file")
     parser.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "FAMILY"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--info", action="store_true", help=argparse.SUPPRESS)
@@ -161,8 +163,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def pin_threads() -> None:
+    """With --threads N, pin this worker to N cores: a hard cap whatever pools exist."""
+    wanted = int(os.environ.get("BENCH_THREADS") or 0)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if 0 < wanted < len(cores):
+        os.sched_setaffinity(0, cores[:wanted])
+
+
 def worker_main(args) -> None:
     """Entry of a worker process: one pair, or the machine description."""
+    pin_threads()
     if args.info:
         result = machine_payload()
     else:
@@ -175,6 +186,15 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker or args.info:
         worker_main(args)
+        return 0
+    if args.render:
+        with open(args.render) as fh:
+            payload = json.load(fh)
+        markdown = harness.render_report(payload, WORKLOADS)
+        if args.markdown:
+            with open(args.markdown, "w") as fh:
+                fh.write(markdown + "\n")
+        print(markdown)
         return 0
     if args.list:
         for spec in WORKLOADS.values():

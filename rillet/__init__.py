@@ -57,6 +57,16 @@ from rillet.gradients import gradients, hessians
 from rillet import _operators  # noqa: F401  (installs tensor operators)
 from rillet import app, data, datasets, init_ops as initializers, meters
 from rillet import tf_logging as logging
+from rillet import compat
+
+
+def disable_eager_execution() -> None:
+    """Graph mode is already rillet's default; kept for ``tf.compat.v1`` programs."""
+    from rillet import context as _context
+    _context.set_global_eager(False)
+
+
+disable_v2_behavior = disable_eager_execution
 
 subtract = subtract
 sub = subtract
@@ -67,3 +77,35 @@ arg_min = argmin
 newaxis = None
 
 __version__ = "0.1.0"
+
+# --- train ---
+from rillet import train
+from rillet.custom_gradient import custom_gradient
+from rillet.ops.clip_ops import (
+    clip_by_average_norm, clip_by_global_norm, clip_by_norm, clip_by_value, global_norm,
+)
+# --- end train ---
+
+# --- summaries / checkpoints ---
+from rillet import gfile, graph_util, io, summary
+from rillet.train.meta_graph import GraphDef, MetaGraphDef, NodeDef, import_graph_def
+# --- end summaries / checkpoints ---
+
+# --- op library (math/array/random) ---
+from rillet.ops.math_ops import (
+    acos, asin, atan, atan2, ceil, cos, cosh, count_nonzero, cumprod, cumsum, div_no_nan, erf,
+    expm1, is_finite, is_inf, is_nan, log1p, reciprocal, reduce_all, reduce_any,
+    reduce_logsumexp, reduce_prod, rint, round, rsqrt, sigmoid, sin, sinh, sqrt, tan, tanh,
+    where, where_v2,
+)
+from rillet.ops.array_ops import (
+    boolean_mask, broadcast_to, concat, dynamic_partition, dynamic_stitch, expand_dims, eye,
+    gather, gather_nd, lin_space, linspace, matrix_transpose, meshgrid, one_hot, pad,
+    range_ as range, reverse, reverse_sequence, reverse_v2, scatter_nd, sequence_mask, split,
+    squeeze, strided_slice, tile, transpose, unique, unsorted_segment_sum,
+)
+from rillet.ops.slicing import segment_sum, slice
+from rillet.ops.linalg_ops import einsum, tensordot
+from rillet.ops.random_ops import multinomial, random_crop, random_shuffle
+from rillet import random
+# --- end op library (math/array/random) ---

@@ -43,3 +43,11 @@ def test_boolean_flag_forms():
     assert f.fake is False
     f(["prog"])
     assert f.fake is True
+
+
+def test_compat_v1_is_rillet():
+    assert tf.compat.v1 is tf
+    assert tf.compat.v1.placeholder is tf.placeholder
+    assert tf.compat.as_bytes("a") == b"a" and tf.compat.as_text(b"b") == "b"
+    tf.compat.v1.disable_eager_execution()
+    assert not tf.executing_eagerly()

@@ -19,6 +19,7 @@ import numpy as np
 
 from rillet import dtypes as _dt
 from rillet.ops._util import check_same_dtype, shape_from_tensor
+from rillet.ops.array_ops import expand_dims, squeeze
 from rillet.ops.array_ops import shape as _shape
 from rillet.registry import apply_op, convert_to_tensor, register
 from rillet.shapes import TensorShape
@@ -570,10 +571,9 @@ def conv1d(value: Any = None, filters: Any = None, stride: Any = None, padding: 
 
     value [N, W, C] (``NCW``: [N, C, W]), filters [K, C, O] -> [N, OW, O].
     """
-    from rillet.ops import nn_ops
     value = input if value is None else value
     df = norm_data_format(data_format, ("NWC", "NCW"))
-    if isinstance(df, str) and df == "NCW":
+    if df == "NCW":
         df2, axis = "NCHW", 2
     else:
         df2, axis = "NHWC", 1
@@ -587,8 +587,8 @@ def conv1d(value: Any = None, filters: Any = None, stride: Any = None, padding: 
         pads = np.asarray(p).tolist()
         p = [[0, 0], [0, 0], pads[1], [0, 0]] if df == "NWC" else \
             [[0, 0], [0, 0], [0, 0], pads[2]]
-    x4 = nn_ops._expand_dims(x, axis)
-    f4 = nn_ops._expand_dims(f, 0)
+    x4 = expand_dims(x, axis)
+    f4 = expand_dims(f, 0)
     y = conv2d(x4, f4, [1, 1, s, 1] if df2 == "NHWC" else [1, 1, 1, s], p,
                data_format=df2, dilations=[1, 1, d, 1] if df2 == "NHWC" else [1, 1, 1, d])
-    return nn_ops._squeeze(y, axis, name=name)
+    return squeeze(y, [axis], name=name)

@@ -10,9 +10,11 @@ import numpy as np
 
 from rillet import dtypes as _dt
 from rillet.graph import get_default_graph
-from rillet.ops._util import shape_from_tensor
+from rillet.ops import array_ops
+from rillet.ops._util import scalar_or_none, shape_from_tensor
 from rillet.ops.array_ops import _shape_tensor
-from rillet.registry import NOT_DIFFERENTIABLE, apply_op, convert_to_tensor, register
+from rillet.registry import NOT_DIFFERENTIABLE, apply_op, convert_to_tensor, is_tensor, register
+from rillet.shapes import TensorShape
 
 DEFAULT_GRAPH_SEED = 87654321
 
@@ -116,3 +118,106 @@ def _affine(x: Any, scale: Any, shift: Any, dtype: Any) -> Any:
     if not (isinstance(shift, int | float) and shift == 0):
         x = math_ops.add(x, convert_to_tensor(shift, dtype=dtype))
     return x
+
+
+# --- shuffle / multinomial / crop ------------------------------------------------------------
+def _shuffle_infer(op: Any) -> tuple:
+    return op.inputs[0].dtype, op.inputs[0].shape
+
+
+def _shuffle_kernel(ctx: Any, x: Any, **_: Any) -> Any:
+    if np.ndim(x) == 0:
+        return ctx.xp.array(x, copy=True)
+    return ctx.xp.asarray(x)[ctx.rng().permutation(np.shape(x)[0])]
+
+
+register("RandomShuffle", infer=_shuffle_infer, kernel=_shuffle_kernel, stateful=True,
+         needs_ctx=True, grad=NOT_DIFFERENTIABLE)
+
+
+def random_shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Any:
+    """``value`` with its first dimension randomly permuted (a new order on every run)."""
+    s1, s2 = get_seed(seed)
+    return apply_op("RandomShuffle", (convert_to_tensor(value),), {"seed": s1, "seed2": s2},
+                    name=name)
+
+
+def _multinomial_infer(op: Any) -> tuple:
+    logits, n = op.inputs
+    if not logits.dtype.is_floating:
+        raise TypeError(f"logits must be float, got {logits.dtype.name}")
+    if logits.shape.ndims not in (None, 2):
+        raise ValueError(f"logits should be a matrix, got shape {logits.shape}")
+    batch = logits.shape[0] if logits.shape.ndims == 2 else None
+    return op.attrs["output_dtype"], TensorShape([batch, scalar_or_none(n)])
+
+
+def _multinomial_kernel(ctx: Any, logits: Any, n: Any, *, output_dtype: Any, **_: Any) -> Any:
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"num_samples should be nonnegative, got {n}")
+    b, k = logits.shape
+    if k == 0 and n > 0:
+        raise ValueError("num_classes should be positive, got 0")
+    # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits).
+    u = ctx.rng().random((b, n, k))
+    with np.errstate(divide="ignore"):
+        noise = -np.log(-np.log(u + np.finfo(np.float64).tiny))
+    return ctx.xp.argmax(logits.astype(np.float64)[:, None, :] + noise, axis=-1).astype(
+        output_dtype.np)
+
+
+register("Multinomial", infer=_multinomial_infer, kernel=_multinomial_kernel, stateful=True,
+         needs_ctx=True, grad=NOT_DIFFERENTIABLE)
+
+
+def multinomial(logits: Any, num_samples: Any, seed: int | None = None,
+                name: str | None = None, output_dtype: Any = None) -> Any:
+    """``num_samples`` class indices per row drawn from ``softmax(logits)``:
+    logits ``[batch, classes]`` -> ``[batch, num_samples]`` (int64)."""
+    s1, s2 = get_seed(seed)
+    n = convert_to_tensor(num_samples, dtype=_dt.int32) if not is_tensor(num_samples) else \
+        convert_to_tensor(num_samples)
+    return apply_op("Multinomial", (convert_to_tensor(logits), n),
+                    {"seed": s1, "seed2": s2,
+                     "output_dtype": _dt.as_dtype(output_dtype or _dt.int64)}, name=name)
+
+
+def categorical(logits: Any, num_samples: Any, dtype: Any = None, seed: int | None = None,
+                name: str | None = None) -> Any:
+    """``tf.random.categorical``: as ``multinomial`` with the dtype third."""
+    return multinomial(logits, num_samples, seed=seed, name=name, output_dtype=dtype)
+
+
+def random_crop(value: Any, size: Any, seed: int | None = None, name: str | None = None) -> Any:
+    """A random window of shape ``size`` from ``value`` (same offset in all of it)."""
+    from rillet.graph import get_default_graph as _g
+    from rillet.ops import math_ops, slicing
+    with _g().name_scope(name or "random_crop"):
+        value = convert_to_tensor(value)
+        size = _shape_tensor(size)
+        shape = array_ops.shape(value)
+        limit = shape - size + 1
+        check = math_ops.reduce_all(math_ops.greater_equal(limit, 1))
+        limit = array_ops.identity(apply_op("AssertCrop", (check, limit)))
+        offset = math_ops.floormod(random_uniform(array_ops.shape(shape), 0,
+                                                  np.iinfo(np.int32).max, _dt.int32,
+                                                  seed=seed), limit)
+        return slicing.slice(value, offset, size)
+
+
+def _assert_crop(xp: Any, ok: Any, limit: Any) -> Any:
+    if not bool(ok):
+        raise ValueError("Need value.shape >= size, got shape - size + 1 = "
+                         f"{np.asarray(limit).tolist()}")
+    return limit
+
+
+register("AssertCrop", infer=lambda op: (op.inputs[1].dtype, op.inputs[1].shape),
+         kernel=_assert_crop, grad=NOT_DIFFERENTIABLE)
+
+
+# TF 2 spellings, re-exported by ``rillet.random``.
+normal = random_normal
+uniform = random_uniform
+shuffle = random_shuffle

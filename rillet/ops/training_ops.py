@@ -11,6 +11,7 @@ floating-point operations) follow TensorFlow's kernels in ``training_ops.cc``.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -27,14 +28,15 @@ __all__ = [
 
 # --- helpers -------------------------------------------------------------------------------
 def _scratch(ctx: Any, n: int, like: Any) -> list:
-    """``n`` scratch arrays shaped like ``like``, cached per op and reused across steps."""
-    key = ("training_ops.scratch", ctx.op.name)
+    """``n`` scratch arrays shaped like ``like``, cached per op (and thread) and reused across
+    steps."""
+    key = ("training_ops.scratch", ctx.op.name, threading.get_ident())
     bufs = ctx.resources.get(key)
     if bufs is None or len(bufs) < n or bufs[0].shape != like.shape \
             or bufs[0].dtype != like.dtype:
-        bufs = [ctx.xp.empty_like(like) for _ in range(n)]
+        bufs = [ctx.xp.empty_like(like) for _ in range(max(n, 2))]
         ctx.resources[key] = bufs
-    return bufs
+    return bufs[:n]
 
 
 def _vars(ctx: Any, grad: Any, *names: str) -> list:

@@ -12,13 +12,13 @@ in ordinary non-trainable graph Variables named as in TensorFlow (``<var>/Adam``
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from rillet import context
 from rillet import dtypes as _dt
-from rillet.graph import Graph, GraphKeys, get_default_graph
 from rillet.gradients import gradients
+from rillet.graph import Graph, GraphKeys, get_default_graph
 from rillet.ops import array_ops, math_ops
 from rillet.ops.control_flow_ops import group, tuple_
 from rillet.registry import convert_to_tensor
@@ -69,6 +69,7 @@ class Optimizer:
         self._slots: dict[str, dict[tuple, Variable]] = {}
         self._non_slot_dict: dict[tuple, Variable] = {}
         self._hyper_cache: dict[tuple, Any] = {}
+        self._hyper_scope = ""
 
     def get_name(self) -> str:
         return self._name
@@ -168,6 +169,7 @@ class Optimizer:
         update_ops = []
         with graph.as_default(), graph.name_scope(name or self._name) as scope:
             self._hyper_cache = {}
+            self._hyper_scope = scope
             self._prepare()
             for grad, var in converted:
                 if grad is None:
@@ -240,10 +242,12 @@ class Optimizer:
         t = self._hyper_cache.get(key)
         if t is None:
             value = self._call_if_callable(value)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                t = convert_to_tensor(value, dtype=dtype, name=name)
-            else:
-                t = math_ops.cast(convert_to_tensor(value, name=name), dtype)
+            g = get_default_graph()
+            with g.name_scope(self._hyper_scope or None), g.control_dependencies(None):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    t = convert_to_tensor(value, dtype=dtype, name=name)
+                else:
+                    t = math_ops.cast(convert_to_tensor(value, name=name), dtype)
             self._hyper_cache[key] = t
         return t
 
@@ -310,7 +314,3 @@ def _flatten(x: Any) -> list:
     if isinstance(x, dict):
         return _flatten(list(x.values()))
     return [x]
-
-
-def call_if_callable(param: Callable | Any) -> Any:
-    return Optimizer._call_if_callable(param)

@@ -1,0 +1,215 @@
+"""Running cells over sequences: ``dynamic_rnn``, ``bidirectional_dynamic_rnn``, ``static_rnn``
+and ``static_bidirectional_rnn`` (TF 1.x names, scopes and results).
+
+rillet has no ``while_loop`` yet, so ``dynamic_rnn`` unrolls the cell over the time steps, which
+must be known when the graph is built. With ``sequence_length``, outputs past a row's length are
+zero and its state is copied through, so the final state is the state at its last valid step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from rillet import dtypes as _dt
+from rillet.graph import get_default_graph
+from rillet.nn.rnn_cell import RNNCell, flatten, map_structure, pack_as
+from rillet.ops import array_ops, math_ops, nn_ops
+from rillet.registry import convert_to_tensor
+from rillet.variables import VariableScope, variable_scope
+
+__all__ = ["bidirectional_dynamic_rnn", "dynamic_rnn", "static_bidirectional_rnn",
+           "static_rnn"]
+
+
+@contextlib.contextmanager
+def _scope(scope: Any, default: str) -> Iterator[VariableScope]:
+    """``variable_scope(scope or default)``. On leaving a scope entered by name, the counters of
+    its default-named sub-scopes are reset, as TF does, so a second RNN built in the same
+    scope names its cell ``basic_lstm_cell`` again (reuse=True then shares variables, and
+    without reuse TF's "Variable ... already exists" error is raised)."""
+    with variable_scope(scope if scope is not None else default) as vs:
+        try:
+            yield vs
+        finally:
+            if not isinstance(scope, VariableScope):
+                counts = getattr(get_default_graph(), "_var_scope_counts", None)
+                if counts:
+                    for k in [k for k in counts if k.startswith(vs.name + "/")]:
+                        del counts[k]
+
+
+def _check_cell(cell: Any, name: str = "cell") -> None:
+    if not callable(cell) or not hasattr(cell, "state_size"):
+        raise TypeError(f"{name} must be an instance of RNNCell, saw: {cell!r}")
+
+
+def _batch_size(x: Any, axis: int) -> Any:
+    d = x.shape[axis] if x.shape.ndims else None
+    if d is not None:
+        return int(d)
+    return array_ops.shape(x)[axis]
+
+
+def _initial_state(cell: Any, initial_state: Any, dtype: Any, batch: Any) -> Any:
+    if initial_state is not None:
+        return initial_state
+    if dtype is None:
+        raise ValueError("If there is no initial_state, you must give a dtype.")
+    return cell.zero_state(batch, _dt.as_dtype(dtype))
+
+
+def _seq_length(sequence_length: Any) -> Any:
+    if sequence_length is None:
+        return None
+    s = math_ops.cast(convert_to_tensor(sequence_length), _dt.int32)
+    if s.shape.ndims not in (None, 1):
+        raise ValueError(f"sequence_length must be a vector of length batch_size, but saw "
+                         f"shape: {s.shape}")
+    return array_ops.reshape(s, [-1, 1])  # [batch, 1]: broadcasts against [batch, units]
+
+
+def _step(cell: Any, x: Any, state: Any, t: int, seq: Any) -> tuple:
+    """One time step; rows with ``t >= length`` emit zeros and keep their state."""
+    out, new_state = cell(x, state)
+    if seq is None:
+        return out, new_state
+    done = math_ops.less_equal(seq, t)
+    out = map_structure(lambda o: math_ops.where_(done, math_ops.zeros_like(o), o), out)
+    new_state = map_structure(lambda n, o: math_ops.where_(done, o, n), new_state, state)
+    return out, new_state
+
+
+def static_rnn(cell: RNNCell, inputs: list, initial_state: Any = None, dtype: Any = None,
+               sequence_length: Any = None, scope: Any = None) -> tuple:
+    """Runs ``cell`` over a Python list of inputs, each [batch, depth].
+
+    Returns (list of outputs, final state)."""
+    _check_cell(cell)
+    if not isinstance(inputs, list | tuple):
+        raise TypeError("inputs must be a sequence")
+    if not inputs:
+        raise ValueError("inputs must not be empty")
+    with _scope(scope, "rnn") as vs:
+        first = convert_to_tensor(flatten(inputs[0])[0])
+        if first.shape.ndims is not None and first.shape.ndims < 2:
+            raise ValueError(f"Input size (dimension 1 of inputs) must be accessible via shape "
+                             f"inference, but saw value None (shape {first.shape}).")
+        state = _initial_state(cell, initial_state, dtype, _batch_size(first, 0))
+        seq = _seq_length(sequence_length)
+        outputs = []
+        for t, x in enumerate(inputs):
+            if t > 0:
+                vs.reuse_variables()
+            out, state = _step(cell, x, state, t, seq)
+            outputs.append(out)
+        return outputs, state
+
+
+def dynamic_rnn(cell: RNNCell, inputs: Any, sequence_length: Any = None,
+                initial_state: Any = None, dtype: Any = None, parallel_iterations: Any = None,
+                swap_memory: bool = False, time_major: bool = False, scope: Any = None) -> tuple:
+    """Runs ``cell`` over inputs [batch, time, depth] (``time_major``: [time, batch, depth]).
+
+    Returns (outputs [batch, time, output_size] (time-major likewise), final state). The time
+    dimension must be known statically (the RNN is unrolled).
+    """
+    _check_cell(cell)
+    flat_in = [convert_to_tensor(x) for x in flatten(inputs)]
+    t_axis, b_axis = (0, 1) if time_major else (1, 0)
+    for x in flat_in:
+        if x.shape.ndims is not None and x.shape.ndims < 2:
+            raise ValueError(f"dynamic_rnn: inputs must have rank >= 2 ([batch, time, ...]), "
+                             f"got shape {x.shape}")
+    steps = flat_in[0].shape[t_axis] if flat_in[0].shape.ndims else None
+    if steps is None:
+        raise ValueError(f"dynamic_rnn: the time dimension of inputs (shape {flat_in[0].shape}, "
+                         f"time axis {t_axis}) must be known when the graph is built: rillet "
+                         "unrolls the RNN because tf.while_loop is not available yet.")
+    with _scope(scope, "rnn") as vs:
+        state = _initial_state(cell, initial_state, dtype, _batch_size(flat_in[0], b_axis))
+        seq = _seq_length(sequence_length)
+        per_input = [array_ops.unstack(x, steps, axis=t_axis) for x in flat_in]
+        outputs = []
+        for t in range(steps):
+            if t > 0:
+                vs.reuse_variables()
+            x_t = pack_as(inputs, [p[t] for p in per_input])
+            out, state = _step(cell, x_t, state, t, seq)
+            outputs.append(out)
+        flat_out = [array_ops.stack([flatten(o)[k] for o in outputs], axis=t_axis)
+                    for k in range(len(flatten(outputs[0])))]
+        return pack_as(outputs[0], flat_out), state
+
+
+def _reverse_time(x: Any, lengths: Any, t_axis: int, b_axis: int) -> Any:
+    if lengths is None:
+        return array_ops.reverse(x, [t_axis])
+    return nn_ops.reverse_sequence(x, lengths, seq_axis=t_axis, batch_axis=b_axis)
+
+
+def bidirectional_dynamic_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: Any,
+                              sequence_length: Any = None, initial_state_fw: Any = None,
+                              initial_state_bw: Any = None, dtype: Any = None,
+                              parallel_iterations: Any = None, swap_memory: bool = False,
+                              time_major: bool = False, scope: Any = None) -> tuple:
+    """A forward and a backward ``dynamic_rnn`` (scopes ``bidirectional_rnn/fw`` and ``/bw``;
+    the backward one reads each row reversed within its length).
+
+    Returns ((output_fw, output_bw), (state_fw, state_bw))."""
+    _check_cell(cell_fw, "cell_fw")
+    _check_cell(cell_bw, "cell_bw")
+    t_axis, b_axis = (0, 1) if time_major else (1, 0)
+    with _scope(scope, "bidirectional_rnn"):
+        with _scope("fw", "fw") as fw_scope:
+            out_fw, state_fw = dynamic_rnn(cell_fw, inputs, sequence_length, initial_state_fw,
+                                           dtype, time_major=time_major, scope=fw_scope)
+        with _scope("bw", "bw") as bw_scope:
+            rev = map_structure(lambda x: _reverse_time(convert_to_tensor(x), sequence_length,
+                                                        t_axis, b_axis), inputs)
+            tmp, state_bw = dynamic_rnn(cell_bw, rev, sequence_length, initial_state_bw,
+                                        dtype, time_major=time_major, scope=bw_scope)
+    out_bw = map_structure(lambda x: _reverse_time(x, sequence_length, t_axis, b_axis), tmp)
+    return (out_fw, out_bw), (state_fw, state_bw)
+
+
+def _reverse_list(seq: list, lengths: Any) -> list:
+    if lengths is None:
+        return list(reversed(seq))
+    flat = [flatten(x) for x in seq]
+    out_flat: list = [[] for _ in seq]
+    for k in range(len(flat[0])):
+        stacked = array_ops.stack([f[k] for f in flat], axis=0)  # [time, batch, ...]
+        rev = nn_ops.reverse_sequence(stacked, lengths, seq_axis=0, batch_axis=1)
+        for t, r in enumerate(array_ops.unstack(rev, len(seq), axis=0)):
+            out_flat[t].append(r)
+    return [pack_as(x, f) for x, f in zip(seq, out_flat)]
+
+
+def static_bidirectional_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: list,
+                             initial_state_fw: Any = None, initial_state_bw: Any = None,
+                             dtype: Any = None, sequence_length: Any = None,
+                             scope: Any = None) -> tuple:
+    """Forward and backward ``static_rnn`` over a list of inputs; each output is the
+    concatenation [fw, bw] along the last axis.
+
+    Returns (outputs, state_fw, state_bw)."""
+    _check_cell(cell_fw, "cell_fw")
+    _check_cell(cell_bw, "cell_bw")
+    if not isinstance(inputs, list | tuple):
+        raise TypeError("inputs must be a list")
+    if not inputs:
+        raise ValueError("inputs must not be empty")
+    with _scope(scope, "bidirectional_rnn"):
+        with _scope("fw", "fw") as fw_scope:
+            out_fw, state_fw = static_rnn(cell_fw, inputs, initial_state_fw, dtype,
+                                          sequence_length, scope=fw_scope)
+        with _scope("bw", "bw") as bw_scope:
+            rev = _reverse_list(list(inputs), sequence_length)
+            tmp, state_bw = static_rnn(cell_bw, rev, initial_state_bw, dtype, sequence_length,
+                                       scope=bw_scope)
+    out_bw = _reverse_list(tmp, sequence_length)
+    outputs = [map_structure(lambda f, b: array_ops.concat([f, b], 1), fw, bw)
+               for fw, bw in zip(out_fw, out_bw)]
+    return outputs, state_fw, state_bw
