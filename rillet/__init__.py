@@ -96,8 +96,9 @@ from rillet.ops.math_ops import (
     acos, asin, atan, atan2, ceil, cos, cosh, count_nonzero, cumprod, cumsum, div_no_nan, erf,
     expm1, is_finite, is_inf, is_nan, log1p, reciprocal, reduce_all, reduce_any,
     reduce_logsumexp, reduce_prod, rint, round, rsqrt, sigmoid, sin, sinh, sqrt, tan, tanh,
-    where, where_v2,
+    where_v2,
 )
+from rillet.ops.math_ops import where  # noqa: F811 - tf.where(c) also takes one argument
 from rillet.ops.array_ops import (
     boolean_mask, broadcast_to, concat, dynamic_partition, dynamic_stitch, expand_dims, eye,
     gather, gather_nd, lin_space, linspace, matrix_transpose, meshgrid, one_hot, pad,
@@ -109,3 +110,20 @@ from rillet.ops.linalg_ops import einsum, tensordot
 from rillet.ops.random_ops import multinomial, random_crop, random_shuffle
 from rillet import random
 # --- end op library (math/array/random) ---
+
+# --- eager ---
+from rillet import eager
+from rillet.eager import (
+    GradientTape, TensorSpec, disable_eager_execution, enable_eager_execution, function,
+)
+from rillet.eager import eager_mode, graph_mode, init_scope  # rillet extras
+# --- end eager ---
+
+# --- op library (nn) ---
+from rillet import losses, nn
+# --- end op library (nn) ---
+
+# --- layers / keras / data ---
+from rillet.data import graph_iterator as _graph_iterator  # noqa: F401  (graph iterators)
+from rillet import keras, layers, metrics
+# --- end layers / keras / data ---

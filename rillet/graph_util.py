@@ -13,7 +13,11 @@ from rillet import dtypes as _dt
 from rillet import errors
 from rillet.graph import Graph
 from rillet.train.meta_graph import (
-    GraphDef, NodeDef, _as_rillet_graph_def, _split_input, as_graph_def,
+    GraphDef,
+    NodeDef,
+    _as_rillet_graph_def,
+    _split_input,
+    as_graph_def,
 )
 
 __all__ = ["convert_variables_to_constants", "extract_sub_graph", "must_run_on_cpu",

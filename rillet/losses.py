@@ -251,7 +251,7 @@ def sigmoid_cross_entropy(multi_class_labels: Any, logits: Any, weights: Any = 1
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
-# --- collections ---------------------------------------------------------------------------------
+# --- collections ------------------------------------------------------------------------------
 
 
 def get_losses(scope: str | None = None, loss_collection: Any = GraphKeys.LOSSES) -> list:

@@ -21,6 +21,7 @@ import numpy as np
 
 import rillet as rt
 from rillet.ops import array_ops, linalg_ops, math_ops, random_ops, slicing
+from rillet.test_util import _project, check_gradients, numeric_and_symbolic
 
 
 # --- input specs ---------------------------------------------------------------------------
@@ -230,8 +231,8 @@ XB = F((3,))     # broadcasts against X
 
 # --- unary elementwise --------------------------------------------------------------------
 def _unary(name: str, fn: Callable, ref: Callable, spec: Any = X, grad: bool = True,
-           **kw: Any) -> Case:
-    return Case(name, fn, ref, [spec], [0] if grad else [], scalar=True, **kw)
+           scalar: bool = True, **kw: Any) -> Case:
+    return Case(name, fn, ref, [spec], [0] if grad else [], scalar=scalar, **kw)
 
 
 MATH: list[Case] = [
@@ -273,17 +274,19 @@ MATH: list[Case] = [
            grad=False),
     _unary("cast_i_to_f", lambda x: rt.cast(x, rt.float64), lambda x: x.astype(np.float64),
            I(), grad=False),
-    _unary("zeros_like", rt.zeros_like, np.zeros_like),
-    _unary("ones_like", rt.ones_like, np.ones_like),
+    _unary("zeros_like", rt.zeros_like, np.zeros_like, grad=False),
+    _unary("ones_like", rt.ones_like, np.ones_like, grad=False),
     _unary("identity", rt.identity, lambda x: x),
-    _unary("stop_gradient", lambda x: x * rt.stop_gradient(x), lambda x: x * x),
+    _unary("placeholder_with_default", lambda x: rt.placeholder_with_default(x, [None, 3]) * 2.0,
+           lambda x: x * 2, scalar=False, exact_shape=False),
+    _unary("stop_gradient", lambda x: x * rt.stop_gradient(x), lambda x: x * x, grad=False),
 ]
 
 
 # --- binary elementwise ---------------------------------------------------------------------
 def _binary(name: str, fn: Callable, ref: Callable, a: Any = X, b: Any = XB,
-            grad: Sequence[int] = (0, 1), **kw: Any) -> Case:
-    return Case(name, fn, ref, [a, b], grad, scalar=True, **kw)
+            grad: Sequence[int] = (0, 1), scalar: bool = True, **kw: Any) -> Case:
+    return Case(name, fn, ref, [a, b], grad, scalar=scalar, **kw)
 
 
 MATH += [
@@ -318,7 +321,7 @@ MATH += [
     _binary("logical_xor", rt.logical_xor, np.logical_xor, B(), B((3,)), grad=()),
     _binary("operators", lambda x, y: (x + y) * x - y / 2.0 + (-x) ** 2.0 + abs(y) @ rt.transpose(
         x), lambda x, y: (x + y) * x - y / 2.0 + (-x) ** 2.0 + np.abs(y) @ x.T, F((3, 3)),
-        _nz((3, 3)), unknown=False),
+        _nz((3, 3)), unknown=False, scalar=False),
     Case("where3", rt.where, np.where, [B(), X, XB], [1, 2], scalar=True),
     Case("where1", rt.where, lambda c: np.argwhere(c).astype(np.int64), [B((3, 4))],
          exact_shape=False),
@@ -482,6 +485,8 @@ ARRAY: list[Case] = [
     _arr("concat_neg_axis", lambda a, b: rt.concat([a, b], -1),
          lambda a, b: np.concatenate([a, b], -1), [F((2, 2, 2)), F((2, 2, 3))], [0, 1]),
     _arr("stack", lambda a, b: rt.stack([a, b], 1), lambda a, b: np.stack([a, b], 1),
+         [X, X], [0, 1]),
+    _arr("stack_scalars", lambda a, b: rt.stack([a, b, a]), lambda a, b: np.stack([a, b, a]),
          [X, X], [0, 1], scalar=True),
     _arr("unstack", lambda x: rt.unstack(x, axis=1), lambda x: list(np.moveaxis(x, 1, 0)),
          grad_fn=lambda x: rt.unstack(x, axis=1)[2] * 2.0 + rt.unstack(x, axis=1)[0]),
@@ -543,8 +548,8 @@ ARRAY: list[Case] = [
          lambda x: np.pad(x, [[1, 2], [2, 1]], "reflect"), [F((4, 3))]),
     _arr("pad_symmetric", lambda x: rt.pad(x, [[2, 1], [0, 3]], mode="symmetric"),
          lambda x: np.pad(x, [[2, 1], [0, 3]], "symmetric"), [F((2, 3))]),
-    _arr("one_hot", lambda i: rt.one_hot(i, 4), lambda i: np.eye(4, dtype=np.float32)[i] *
-         (i[..., None] >= 0), [I((2, 3), -1, 5)], grad=()),
+    _arr("one_hot", lambda i: rt.one_hot(i, 4), lambda i: (i[..., None] == np.arange(4)).astype(
+        np.float32), [I((2, 3), -1, 5)], grad=()),
     _arr("one_hot_axis0", lambda i: rt.one_hot(i, 3, on_value=5, off_value=-1, axis=0),
          lambda i: np.moveaxis(np.where(np.eye(3, dtype=bool)[i], 5, -1).astype(np.int32), -1,
                                0), [I((4,), 0, 3)], grad=()),
@@ -662,24 +667,55 @@ def check_forward(case: Case, dtype: Any, *, scalar: bool = False, unknown: bool
 
 def check_grad(case: Case, unknown: bool = False) -> None:
     arrays = make_inputs(case, np.float64)
-    rt.test_util.check_gradients(case.grad_fn or case.fn, arrays, wrt=list(case.grad),
+    check_gradients(case.grad_fn or case.fn, arrays, wrt=list(case.grad),
                                  unknown_batch=unknown, atol=case.grad_atol,
                                  rtol=case.grad_rtol)
+
+
+def check_eager(case: Case, dtype: Any = np.float64) -> None:
+    """The case run eagerly on constants: same values as the reference."""
+    arrays = make_inputs(case, dtype)
+    want = as_list(case.ref(*[a.copy() for a in arrays]))
+    with rt.eager_mode():
+        outs = as_list(case.fn(*[rt.constant(a) for a in arrays]))
+        got = [o.numpy() for o in outs]
+    _compare(case, outs, got, want, dtype)
+
+
+def check_eager_grad(case: Case) -> None:
+    """GradientTape gradients in eager mode agree with central differences."""
+    arrays = make_inputs(case, np.float64)
+    fn = case.grad_fn or case.fn
+    numeric = [num for num, _ in numeric_and_symbolic(fn, arrays, list(case.grad))]
+    with rt.eager_mode():
+        xs = [rt.constant(a) for a in arrays]
+        with rt.GradientTape() as tape:
+            for i in case.grad:
+                tape.watch(xs[i])
+            y = fn(*xs)
+            proj = rt.constant(_project(np.shape(y.numpy()), 0))
+            loss = rt.reduce_sum(rt.cast(y, rt.float64) * proj)
+        grads = tape.gradient(loss, [xs[i] for i in case.grad])
+        for k, (gr, num) in enumerate(zip(grads, numeric)):
+            assert gr is not None, f"{case}: eager gradient {k} is None"
+            np.testing.assert_allclose(gr.numpy(), num, atol=case.grad_atol,
+                                       rtol=case.grad_rtol, err_msg=f"{case} eager grad {k}")
 
 
 def op_types_of(case: Case) -> set:
     """Op types a case's graph uses, gradient ops included (built, not run)."""
     arrays = make_inputs(case, np.float64)
-    g = rt.Graph()
-    with g.as_default():
-        phs, out = build(case, arrays)
-        if case.grad:
-            y = case.grad_fn(*phs) if case.grad_fn else out
-            loss = rt.reduce_sum(rt.cast(y, rt.float64))
-            gs = rt.gradients(loss, [phs[i] for i in case.grad])
-            rt.gradients(rt.add_n([rt.reduce_sum(t) for t in gs if t is not None]),
-                         [phs[i] for i in case.grad])  # second order: gradient helper ops
-    return {op.type for op in g.get_operations()}
+    types = set()
+    for unknown in (False, True) if case.unknown else (False,):
+        g = rt.Graph()
+        with g.as_default():
+            phs, out = build(case, arrays, unknown)
+            if case.grad:
+                y = case.grad_fn(*phs) if case.grad_fn else out
+                loss = rt.reduce_sum(rt.cast(y, rt.float64))
+                rt.gradients(loss, [phs[i] for i in case.grad])
+        types |= {op.type for op in g.get_operations()}
+    return types
 
 
 # Random ops have no NumPy reference; tests/test_ops_random.py checks them. These builders

@@ -703,3 +703,70 @@ def test_clip_by_average_norm():
                                rtol=1e-6)
     np.testing.assert_allclose(sess.run(tf.clip_by_average_norm(t, 5.0)), [3.0, 4.0],
                                rtol=1e-6)
+
+
+# --- eager mode -------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["sgd", "nesterov", "adagrad", "rmsprop_centered", "adam",
+                                  "adamw", "radam", "adadelta"])
+def test_eager_apply_gradients_matches_numpy_reference(case):
+    make, ref = CASES[case]
+    with tf.eager_mode():
+        w = tf.Variable(W0, name="w")
+        b = tf.Variable(B0, name="b")
+        opt = make()
+        pw, pb, sw, sb = W0.copy(), B0.copy(), {}, {}
+        for t in range(1, 4):
+            with tf.GradientTape() as tape:
+                xb = tf.matmul(tf.constant(X), tf.reshape(b, [2, 1])) * tf.ones([1, 2],
+                                                                                 tf.float64)
+                loss = tf.reduce_sum(w * w * C + w * D) + 0.5 * tf.reduce_sum(
+                    tf.square(xb - Y))
+            grads = tape.gradient(loss, [w, b])
+            assert opt.apply_gradients(zip(grads, [w, b])) is None
+            gw, gb = _np_grads(pw, pb)
+            pw, pb = ref(pw, gw, sw, t), ref(pb, gb, sb, t)
+            np.testing.assert_allclose(w.numpy(), pw, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(b.numpy(), pb, rtol=1e-12, atol=1e-14)
+
+
+def test_eager_minimize_with_callable_loss_and_global_step():
+    with tf.eager_mode():
+        w = tf.Variable([1.0, -2.0], name="w")
+        step = tf.Variable(0, dtype=tf.int64, name="step", trainable=False)
+        opt = tf.train.MomentumOptimizer(0.1, 0.5)
+        for _ in range(2):
+            opt.minimize(lambda: tf.reduce_sum(w * w), global_step=step)
+        assert int(step.numpy()) == 2
+        # accum: g0 = 2w0; w1 = w0 - 0.1 g0; accum1 = 0.5 g0 + 2 w1
+        w0 = np.array([1.0, -2.0])
+        w1 = w0 - 0.1 * 2 * w0
+        w2 = w1 - 0.1 * (0.5 * 2 * w0 + 2 * w1)
+        np.testing.assert_allclose(w.numpy(), w2, rtol=1e-6)
+        assert opt.get_slot(w, "momentum") is not None
+        with pytest.raises(RuntimeError, match="should be a function when eager execution"):
+            opt.compute_gradients(tf.reduce_sum(w * w))
+
+
+def test_apply_gradients_inside_rt_function():
+    with tf.eager_mode():
+        w = tf.Variable([1.0, 2.0], name="w")
+        opt = tf.train.AdamOptimizer(0.1)
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(w * w)
+            grads = tape.gradient(loss, [w])
+            opt.apply_gradients(zip(grads, [w]))
+            return loss
+
+        ref = tf.Variable([1.0, 2.0], name="ref")
+        ref_opt = tf.train.AdamOptimizer(0.1)
+        for _ in range(3):
+            step()
+            ref_opt.minimize(lambda: tf.reduce_sum(ref * ref))
+        np.testing.assert_allclose(w.numpy(), ref.numpy(), rtol=1e-6)
+        # Eager variable names are unique among live eager variables (w/Adam, w/Adam_1, ...).
+        assert opt.get_slot(w, "m").op.name.startswith(f"{w.op.name}/Adam")
+        assert opt.get_slot(w, "v").op.name.startswith(f"{w.op.name}/Adam_")
+        assert len(opt.variables()) == 4

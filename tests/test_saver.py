@@ -387,6 +387,22 @@ def test_checkpoint_reader(graph: Any, tmp_path: Path) -> None:
         rt.train.list_variables(str(tmp_path / "empty"))
 
 
+def test_eager_save_and_restore(tmp_path: Path) -> None:
+    if not hasattr(rt, "eager_mode"):
+        pytest.skip("eager mode not available")
+    with rt.eager_mode():
+        v = rt.Variable(np.arange(3, dtype=np.float32), name="v")
+        n = rt.Variable(7, name="n")
+        saver = rt.train.Saver([v, n])
+        p = saver.save(None, str(tmp_path / "e"), global_step=1)
+        assert rt.train.list_variables(p) == [("n", []), ("v", [3])]
+        v.assign(np.zeros(3, np.float32))
+        saver.restore(None, p)
+        np.testing.assert_array_equal(v.numpy(), [0.0, 1.0, 2.0])
+        with pytest.raises(RuntimeError, match="var_list"):
+            rt.train.Saver()
+
+
 def test_as_saver_def(graph: Any) -> None:
     rt.Variable(1.0, name="v")
     sd = rt.train.Saver(max_to_keep=3).as_saver_def()

@@ -243,3 +243,20 @@ def test_eager_missing_step_raises(eager: Any, tmp_path: Any) -> None:
         rt.summary.experimental.set_step(None)
     writer.close()
     assert glob.glob(os.path.join(str(tmp_path), "events.out.tfevents.*"))
+
+
+def test_eager_summaries_with_eager_tensors(tmp_path: Any) -> None:
+    if not hasattr(rt, "eager_mode"):
+        pytest.skip("eager mode not available")
+    logdir = str(tmp_path)
+    with rt.eager_mode():
+        w = rt.Variable(np.ones(4, np.float32))
+        writer = rt.summary.create_file_writer(logdir)
+        with writer.as_default():
+            for step in range(3):
+                rt.summary.scalar("sum", rt.reduce_sum(w) * step, step=step)
+                rt.summary.histogram("w", w, step=step)
+        writer.close()
+    acc = _acc(logdir)
+    assert [e.value for e in acc.Scalars("sum")] == [0.0, 4.0, 8.0]
+    assert len(acc.Histograms("w")) == 3

@@ -50,12 +50,6 @@ def test_linear_regression_prints_every_10000th_step(capsys):
     assert lines[-1].startswith("Learned parameters: m=")
 
 
-def test_linear_regression_loss_goes_to_zero():
-    (true_m, true_b), (m, b) = _example("linear_regression").main(
-        ["--seed", "3", "--steps", "20000", "--quiet"])
-    assert abs(m - true_m) < 1e-3 and abs(b - true_b) < 1e-3
-
-
 # --- seed 004: MNIST MLP ----------------------------------------------------------------------
 def _mnist_dir():
     mod = _example("mnist_mlp")
@@ -81,10 +75,10 @@ def test_mnist_graph_structure():
 
 def test_mnist_mlp_on_a_subset():
     mod, d = _mnist_dir()
-    args = ["--epochs", "2", "--train-size", "6000", "--test-size", "2000", "--quiet"]
+    args = ["--epochs", "3", "--train-size", "10000", "--test-size", "2000", "--quiet"]
     res = mod.main(args + (["--data-dir", d] if d else []))
-    assert res["accuracy"] >= 0.90, res
-    assert len(res["history"]) == 2
+    assert res["accuracy"] >= 0.91, res
+    assert len(res["history"]) == 3
 
 
 @pytest.mark.slow

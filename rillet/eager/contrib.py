@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator as _Iterator
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ class Iterator:
     def __init__(self, dataset: Any):
         self._it = iter(dataset)
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> _Iterator:
         return self
 
     def __next__(self) -> Any:

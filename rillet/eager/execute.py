@@ -177,11 +177,18 @@ def eager_execute(opdef: registry.OpDef, inputs: Any, attrs: dict, name: str | N
         vals = [t._value for t in inputs]
     except AttributeError:
         raise _not_eager(opdef, inputs) from None
-    # Cache key: op, attrs and each input's (dtype, shape).
-    if attrs:
-        key: Any = (opdef, tuple(attrs.items()), *[(v.dtype, v.shape) for v in vals])
+    # Cache key: op, attrs and each input's dtype and shape.
+    n_in = len(vals)
+    if n_in == 2:
+        v0, v1 = vals
+        key: Any = (opdef, v0.dtype, v0.shape, v1.dtype, v1.shape)
+    elif n_in == 1:
+        v0 = vals[0]
+        key = (opdef, v0.dtype, v0.shape)
     else:
         key = (opdef, *[(v.dtype, v.shape) for v in vals])
+    if attrs:
+        key = (key, *attrs.items())
     try:
         entry = _cache.get(key)
     except TypeError:  # unhashable attrs
@@ -208,7 +215,10 @@ def eager_execute(opdef: registry.OpDef, inputs: Any, attrs: dict, name: str | N
         raise cls(None, None, f"{type(e).__name__}: {e} [Op:{opdef.type}]") from e
     n = len(dtypes)
     if n == 1:
-        outs: tuple = (EagerTensor(_as_output(r, npdtypes[0]), dtypes[0]),)
+        npd = npdtypes[0]
+        if type(r) is not np.ndarray or r.dtype is not npd:
+            r = _as_output(r, npd)
+        outs: tuple = (EagerTensor(r, dtypes[0]),)
     elif n == 0:
         return None
     else:

@@ -12,6 +12,7 @@ Python function, which inlines it into the current graph.
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -159,6 +160,13 @@ class Function:
         self._graph_var_keys: list[str] = []
         self._traces = 0
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        try:
+            self._sig: inspect.Signature | None = inspect.signature(python_function)
+        except (TypeError, ValueError):
+            self._sig = None
+        params = [] if self._sig is None else list(self._sig.parameters.values())
+        self._n_positional = -1 if any(p.kind is p.VAR_POSITIONAL for p in params) else \
+            sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
         functools.update_wrapper(self, python_function)
 
     @property
@@ -206,7 +214,17 @@ class Function:
             args = tuple(self._input_signature)
         return self._lookup(args, kwargs)[0]
 
+    def _canonical(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """Arguments bound to the parameters, defaults filled in (one cache key per call
+        meaning)."""
+        if self._sig is None or (not kwargs and len(args) == self._n_positional):
+            return args, kwargs
+        b = self._sig.bind(*args, **kwargs)
+        b.apply_defaults()
+        return b.args, b.kwargs
+
     def _lookup(self, args: tuple, kwargs: dict) -> tuple[ConcreteFunction, list]:
+        args, kwargs = self._canonical(args, kwargs)
         if self._flat_signature is not None:
             if kwargs:
                 raise TypeError("A function with an input_signature takes positional "
@@ -220,12 +238,13 @@ class Function:
             key = (nest.structure_key(structure), tuple(_leaf_key(x) for x in leaves))
         cf = self._cache.get(key)
         if cf is None:
-            cf = self._trace(structure, leaves)
+            cf = self._trace(structure, leaves if self._flat_signature is None else
+                             self._flat_signature)
             self._cache[key] = cf
         return cf, leaves
 
     def _check_signature(self, args: tuple) -> list:
-        leaves = nest.flatten(list(args))
+        leaves = _flatten_up_to(self._input_signature, list(args))
         sig = self._flat_signature
         if len(leaves) != len(sig):
             raise TypeError(f"{self._name}: expected {len(sig)} arguments matching "
@@ -283,9 +302,26 @@ class Function:
         if new_gvars:  # graph variables (no eager lifting): initialize once, in the store
             self._session.run([v.initializer for v in new_gvars])
             self._graph_var_keys.extend(v.op.name for v in new_gvars)
+            inits = {id(v.initializer) for v in new_gvars}
+            new_ops = [op for op in new_ops if id(op) not in inits]
         _auto_control_deps(new_ops)
         return ConcreteFunction(self, g, self._session, structure, leaves, placeholders,
                                 positions, out, new_ops)
+
+
+def _flatten_up_to(shallow: Any, value: Any) -> list:
+    """The leaves of ``value`` at the positions of ``shallow``'s leaves (TensorSpecs)."""
+    if isinstance(shallow, TensorSpec):
+        return [value]
+    if isinstance(shallow, list | tuple):
+        if not isinstance(value, list | tuple) or len(value) != len(shallow):
+            raise TypeError(f"Arguments {value!r} do not match input_signature {shallow!r}")
+        return [leaf for s, v in zip(shallow, value) for leaf in _flatten_up_to(s, v)]
+    if isinstance(shallow, dict):
+        if not isinstance(value, dict) or set(value) != set(shallow):
+            raise TypeError(f"Arguments {value!r} do not match input_signature {shallow!r}")
+        return [leaf for k in sorted(shallow) for leaf in _flatten_up_to(shallow[k], value[k])]
+    return [value]
 
 
 def _tensor_spec(x: Any) -> tuple | None:

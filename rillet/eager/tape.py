@@ -206,8 +206,9 @@ class GradientTape:
     def _done(self) -> None:
         if not self._persistent:
             self._used = True
-            rec = self._recording
+            rec, variables = self._recording, self._vars
             self._clear()
+            self._vars = variables
             if rec and not self._eager:
                 self._open = len(self._graph._ops)
 

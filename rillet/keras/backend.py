@@ -4,6 +4,7 @@ writing variable values, and the scratch graph used to build functional models e
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import weakref
 from collections import defaultdict
@@ -161,6 +162,9 @@ def symbolic_graph() -> Graph:
     global _SYMBOLIC_GRAPH
     if _SYMBOLIC_GRAPH is None:
         _SYMBOLIC_GRAPH = Graph()
+        ev = sys.modules.get("rillet.eager.variables")
+        if ev is not None:  # eager variables may appear there (as never-run read nodes)
+            ev.trace_graphs.add(_SYMBOLIC_GRAPH)
     return _SYMBOLIC_GRAPH
 
 

@@ -241,8 +241,6 @@ def name_of(loss: Any) -> str:
     """The canonical name of a loss function or object (used to pick 'accuracy')."""
     if isinstance(loss, Loss):
         return type(loss).default_name
-    fn = loss
-    for name, known in _BY_NAME.items():
-        if known is fn:
-            return known.__name__
+    if isinstance(loss, str):
+        loss = get(loss)
     return getattr(loss, "__name__", "loss")

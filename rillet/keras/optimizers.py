@@ -79,10 +79,13 @@ class Optimizer:
             self._synced[session] = self._version
 
     # --- eager mode ---------------------------------------------------------------------------
-    def apply_gradients(self, grads_and_vars: Any, name: str | None = None) -> Any:
-        """Applies gradients (eager mode, or inside a traced function)."""
+    def apply_gradients(self, grads_and_vars: Any, name: str | None = None,
+                        lr: Any = None) -> Any:
+        """Applies gradients (eager mode, or inside a traced function); ``lr`` (a tensor)
+        overrides the learning rate for this step."""
         if self._eager_opt is None:
-            self._eager_opt = self._make(lambda: self._learning_rate)
+            self._eager_opt = self._make(lambda: self._lr_now)
+        self._lr_now = self._learning_rate if lr is None else lr
         return self._eager_opt.apply_gradients(grads_and_vars, name=name)
 
     def minimize(self, loss: Any, var_list: Any = None, **kwargs: Any) -> Any:
@@ -190,7 +193,8 @@ class TFOptimizer(Optimizer):
     def sync(self, session: Any) -> None:
         pass
 
-    def apply_gradients(self, grads_and_vars: Any, name: str | None = None) -> Any:
+    def apply_gradients(self, grads_and_vars: Any, name: str | None = None,
+                        lr: Any = None) -> Any:
         return self.optimizer.apply_gradients(grads_and_vars, name=name)
 
 

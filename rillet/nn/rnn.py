@@ -15,7 +15,7 @@ from typing import Any
 from rillet import dtypes as _dt
 from rillet.graph import get_default_graph
 from rillet.nn.rnn_cell import RNNCell, flatten, map_structure, pack_as
-from rillet.ops import array_ops, math_ops, nn_ops
+from rillet.ops import array_ops, math_ops
 from rillet.registry import convert_to_tensor
 from rillet.variables import VariableScope, variable_scope
 
@@ -146,7 +146,7 @@ def dynamic_rnn(cell: RNNCell, inputs: Any, sequence_length: Any = None,
 def _reverse_time(x: Any, lengths: Any, t_axis: int, b_axis: int) -> Any:
     if lengths is None:
         return array_ops.reverse(x, [t_axis])
-    return nn_ops.reverse_sequence(x, lengths, seq_axis=t_axis, batch_axis=b_axis)
+    return array_ops.reverse_sequence(x, lengths, seq_axis=t_axis, batch_axis=b_axis)
 
 
 def bidirectional_dynamic_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: Any,
@@ -181,7 +181,7 @@ def _reverse_list(seq: list, lengths: Any) -> list:
     out_flat: list = [[] for _ in seq]
     for k in range(len(flat[0])):
         stacked = array_ops.stack([f[k] for f in flat], axis=0)  # [time, batch, ...]
-        rev = nn_ops.reverse_sequence(stacked, lengths, seq_axis=0, batch_axis=1)
+        rev = array_ops.reverse_sequence(stacked, lengths, seq_axis=0, batch_axis=1)
         for t, r in enumerate(array_ops.unstack(rev, len(seq), axis=0)):
             out_flat[t].append(r)
     return [pack_as(x, f) for x, f in zip(seq, out_flat)]

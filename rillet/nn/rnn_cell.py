@@ -44,7 +44,7 @@ class LSTMStateTuple(namedtuple("LSTMStateTuple", ("c", "h"))):
         return c.dtype
 
 
-# --- nested structures (tuples, lists, namedtuples such as LSTMStateTuple) ---------------------
+# --- nested structures (tuples, lists, namedtuples such as LSTMStateTuple) --------------------
 
 
 def _is_seq(x: Any) -> bool:
@@ -88,7 +88,8 @@ def _snake(name: str) -> str:
 def _zeros(batch_size: Any, size: Any, dtype: Any) -> Any:
     dims = [size] if isinstance(size, int) else list(size)
     if is_tensor(batch_size):
-        return array_ops.zeros([batch_size, *dims], dtype=dtype)
+        b = math_ops.cast(batch_size, _dt.int32)
+        return array_ops.zeros(array_ops.stack([b, *dims]), dtype=dtype)
     return array_ops.zeros([int(batch_size), *dims], dtype=dtype)
 
 
@@ -100,7 +101,7 @@ def _last_dim(shape: Any, cell: str) -> int:
     return int(d)
 
 
-# --- base ------------------------------------------------------------------------------------------
+# --- base -------------------------------------------------------------------------------------
 
 
 class RNNCell:
@@ -205,7 +206,7 @@ def _zero_state(state_size: Any, batch_size: Any, dtype: Any) -> Any:
     return _zeros(batch_size, state_size, dtype)
 
 
-# --- concrete cells --------------------------------------------------------------------------------
+# --- concrete cells ---------------------------------------------------------------------------
 
 
 def _concat_matmul(inputs: Any, state: Any, kernel: Any) -> Any:

@@ -130,6 +130,21 @@ def partial_value(t: Any) -> Any:
         except (IndexError, ValueError, TypeError):
             return None
         return out.tolist() if isinstance(out, np.ndarray) else out
+    if op.type in FOLDABLE and len(op.outputs) == 1:
+        # Shape arithmetic on partly known values, e.g. tf.shape(x)[1] * 2 with x [None, 3].
+        parts = [partial_value(x) for x in op.inputs]
+        if all(isinstance(p, int) or (isinstance(p, list) and None not in p) for p in parts):
+            from rillet import registry
+            d = registry.get(op.type)
+            vals = [np.asarray(p, dtype=x.dtype.np) for p, x in zip(parts, op.inputs)]
+            try:
+                with np.errstate(all="ignore"):
+                    out = np.asarray(d.kernel(np, *vals, **d.kernel_kwargs(op.attrs)))
+            except Exception:  # noqa: BLE001 - the run-time kernel reports it
+                return None
+            if out.ndim == 0:
+                return int(out)
+            return [int(v) for v in out.reshape(-1)] if out.ndim == 1 else None
     return None
 
 

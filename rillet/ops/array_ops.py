@@ -83,6 +83,7 @@ register("StopGradient", infer=same_as_input, kernel=lambda xp, x: x,
 
 
 def identity(input: Any, name: str | None = None) -> Any:
+    """``input`` unchanged (a new op; fetching it returns a copy)."""
     return apply_op("Identity", (convert_to_tensor(input),), name=name)
 
 
@@ -172,6 +173,7 @@ register("Fill", infer=_fill_infer,
 
 
 def reduce_sum_all(g: Any) -> Any:
+    """Sum of all entries (a scalar)."""
     from rillet.ops.math_ops import reduce_sum
     return reduce_sum(g)
 
@@ -181,10 +183,10 @@ def _shape_tensor(shape: Any) -> Any:
         return convert_to_tensor(shape)
     if isinstance(shape, TensorShape):
         shape = shape.as_list()
+    if isinstance(shape, list | tuple) and any(registry.is_tensor(s) for s in shape):
+        return _int_tensor(shape)  # e.g. [tf.shape(x)[0], -1]
     arr = np.asarray(shape, dtype=np.int64).reshape(-1) if np.ndim(shape) else \
         np.asarray([shape], dtype=np.int64)
-    if isinstance(shape, list | tuple) and any(registry.is_tensor(s) for s in shape):
-        return convert_to_tensor(shape, dtype=_dt.int32)
     return convert_to_tensor(arr.astype(np.int32))
 
 
@@ -212,6 +214,7 @@ def zeros(shape: Any, dtype: Any = _dt.float32, name: str | None = None) -> Any:
 
 
 def ones(shape: Any, dtype: Any = _dt.float32, name: str | None = None) -> Any:
+    """A tensor of ones; ``shape`` is a list, TensorShape or 1-D int tensor."""
     return _filled(shape, dtype, 1, name)
 
 
@@ -237,11 +240,13 @@ def shape(input: Any, name: str | None = None, out_type: Any = _dt.int32) -> Any
 
 
 def size(input: Any, name: str | None = None, out_type: Any = _dt.int32) -> Any:
+    """Number of elements of ``input`` (a scalar of ``out_type``)."""
     return apply_op("Size", (convert_to_tensor(input),), {"out_type": _dt.as_dtype(out_type)},
                     name=name)
 
 
 def rank(input: Any, name: str | None = None) -> Any:
+    """Number of dimensions of ``input`` (an int32 scalar)."""
     return apply_op("Rank", (convert_to_tensor(input),), name=name)
 
 
@@ -417,10 +422,11 @@ def _int_tensor(value: Any, dtype: Any = _dt.int32) -> Any:
     if registry.is_tensor(value):
         return convert_to_tensor(value)
     if isinstance(value, list | tuple) and any(registry.is_tensor(v) for v in value):
+        from rillet.ops.math_ops import cast
         ts = [convert_to_tensor(v) if registry.is_tensor(v) else v for v in value]
         dt = next(t.dtype for t in ts if registry.is_tensor(t))
-        return stack([t if registry.is_tensor(t) else convert_to_tensor(t, dtype=dt)
-                      for t in ts])
+        return stack([cast(t, dt) if registry.is_tensor(t) else
+                      convert_to_tensor(np.asarray(t, dtype=dt.np)) for t in ts])
     return convert_to_tensor(np.asarray(value, dtype=_dt.as_dtype(dtype).np))
 
 

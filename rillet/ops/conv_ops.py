@@ -24,7 +24,7 @@ from rillet.ops.array_ops import shape as _shape
 from rillet.registry import apply_op, convert_to_tensor, register
 from rillet.shapes import TensorShape
 
-# --- attribute normalisation ---------------------------------------------------------------
+# --- attribute normalisation ------------------------------------------------------------------
 
 
 def norm_padding(padding: Any, data_format: str = "NHWC") -> Any:
@@ -84,7 +84,7 @@ def norm_hw(value: Any, name: str, data_format: str, default: int = 1) -> tuple[
     return h, w
 
 
-# --- geometry ----------------------------------------------------------------------------------
+# --- geometry ---------------------------------------------------------------------------------
 
 
 def out_size(n: int | None, k: int, s: int, d: int, pad: Any, axis: int) -> tuple:
@@ -186,7 +186,7 @@ def _conv_attrs(op: Any) -> tuple:
     return a["strides"], a["padding"], a["dilations"], a["data_format"]
 
 
-# --- Conv2D ----------------------------------------------------------------------------------
+# --- Conv2D -----------------------------------------------------------------------------------
 
 
 def _check_filter_depth(cin: int | None, fin: int | None) -> None:
@@ -419,7 +419,7 @@ def conv2d_transpose(value: Any = None, filter: Any = None, output_shape: Any = 
                     _attrs(strides, padding, df, dilations), name=name or "conv2d_transpose")
 
 
-# --- Depthwise -----------------------------------------------------------------------------
+# --- Depthwise --------------------------------------------------------------------------------
 
 
 def _depthwise_infer(op: Any) -> tuple:
@@ -547,7 +547,7 @@ def separable_conv2d(input: Any, depthwise_filter: Any, pointwise_filter: Any, s
                   data_format=data_format or "NHWC", name=name)
 
 
-# --- conv1d ----------------------------------------------------------------------------------
+# --- conv1d -----------------------------------------------------------------------------------
 
 
 def _one_d(v: Any, df: str, what: str) -> int:

@@ -18,7 +18,7 @@ from rillet.shapes import TensorShape
 _FLT_MAX = float(np.finfo(np.float32).max)
 
 
-# --- candidate samplers ----------------------------------------------------------------------------
+# --- candidate samplers -----------------------------------------------------------------------
 
 
 def _sampler_infer(op: Any) -> list:
@@ -118,7 +118,7 @@ def uniform_candidate_sampler(true_classes: Any, num_true: int, num_sampled: int
                     unique, range_max, seed, name)
 
 
-# --- accidental hits -------------------------------------------------------------------------------
+# --- accidental hits --------------------------------------------------------------------------
 
 
 def _hits(true_classes: Any, sampled: Any) -> Any:
@@ -157,7 +157,7 @@ def compute_accidental_hits(true_classes: Any, sampled_candidates: Any, num_true
     return apply_op("ComputeAccidentalHits", (tc, s), {"num_true": int(num_true)}, name=name)
 
 
-# --- sampled logits, nce and sampled softmax ---------------------------------------------------------
+# --- sampled logits, nce and sampled softmax --------------------------------------------------
 
 
 def _compute_sampled_logits(weights: Any, biases: Any, labels: Any, inputs: Any,

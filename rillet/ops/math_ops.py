@@ -943,7 +943,7 @@ def _top_k_grad(op: Any, gv: Any, gi: Any) -> list:
     n = array_ops.shape(x)[-1]
     total = array_ops.size(x)
     rows = array_ops.reshape(idx, array_ops.stack([-1, op.attrs["k"]]))
-    offsets = array_ops.expand_dims(array_ops.range(0, total, n), -1)
+    offsets = array_ops.expand_dims(array_ops.range_(0, total, n), -1)
     flat = array_ops.reshape(rows + offsets, [-1])
     gx = slicing.unsorted_segment_sum(array_ops.reshape(gv, [-1]), flat, total)
     return [array_ops.reshape(gx, array_ops.shape(x))]
@@ -991,3 +991,48 @@ def _arg(op_type: str) -> Any:
 
 argmax = _arg("ArgMax")
 argmin = _arg("ArgMin")
+
+
+# --- one-line docs of the generated elementwise functions ----------------------------------
+_BCAST = " (NumPy broadcasting; x and y of one dtype)"
+_DOCS = {
+    "add": "x + y" + _BCAST, "subtract": "x - y" + _BCAST, "multiply": "x * y" + _BCAST,
+    "divide_": "x / y for floats" + _BCAST,
+    "truediv": "x / y; integer inputs give float32 (<= 16 bit) or float64" + _BCAST,
+    "floordiv": "floor(x / y); integer division by zero is an error" + _BCAST,
+    "floormod": "x - floor(x / y) * y, the sign of y (Python's %)" + _BCAST,
+    "pow": "x ** y" + _BCAST, "maximum": "max(x, y)" + _BCAST, "minimum": "min(x, y)" + _BCAST,
+    "squared_difference": "(x - y) ** 2" + _BCAST,
+    "equal": "x == y -> bool" + _BCAST, "not_equal": "x != y -> bool" + _BCAST,
+    "less": "x < y -> bool" + _BCAST, "less_equal": "x <= y -> bool" + _BCAST,
+    "greater": "x > y -> bool" + _BCAST, "greater_equal": "x >= y -> bool" + _BCAST,
+    "logical_and": "x and y for bool tensors" + _BCAST,
+    "logical_or": "x or y for bool tensors" + _BCAST,
+    "logical_xor": "x xor y for bool tensors" + _BCAST,
+    "logical_not": "not x for a bool tensor; same shape.",
+    "atan2": "atan2(y, x), the angle of (x, y) in [-pi, pi]" + _BCAST,
+    "div_no_nan": "x / y, and 0 where y == 0" + _BCAST,
+    "negative": "-x; same shape and dtype.", "square": "x * x; same shape and dtype.",
+    "abs": "|x|; same shape and dtype.", "sign": "-1, 0 or 1 by the sign of x; same shape.",
+    "floor": "Largest integer <= x (float); no gradient, as in TF.",
+    "ceil": "Smallest integer >= x (float); no gradient, as in TF.",
+    "log": "Natural logarithm (log(0) = -inf, negative -> nan, no warning); same shape.",
+    "exp": "e ** x; same shape.", "sqrt": "Square root; same shape.",
+    "rsqrt": "1 / sqrt(x); same shape.", "reciprocal": "1 / x; same shape.",
+    "expm1": "exp(x) - 1, accurate near 0; same shape.",
+    "log1p": "log(1 + x), accurate near 0; same shape.",
+    "sin": "Sine; same shape.", "cos": "Cosine; same shape.", "tan": "Tangent; same shape.",
+    "asin": "Arcsine; same shape.", "acos": "Arccosine; same shape.",
+    "atan": "Arctangent; same shape.", "sinh": "Hyperbolic sine; same shape.",
+    "cosh": "Hyperbolic cosine; same shape.", "tanh": "Hyperbolic tangent; same shape.",
+    "is_nan": "x is NaN -> bool, same shape.", "is_inf": "x is +-inf -> bool, same shape.",
+    "is_finite": "x is neither inf nor NaN -> bool, same shape.",
+    "where_": "Elementwise choice: x where condition else y (all three broadcast).",
+    "ones_like": "Ones with the shape (and, unless given, dtype) of ``tensor``.",
+    "to_float": "Cast to float32.", "to_int32": "Cast to int32.", "to_int64": "Cast to int64.",
+    "argmax": "Index of the largest entry along ``axis`` (``dimension``), as int64.",
+    "argmin": "Index of the smallest entry along ``axis`` (``dimension``), as int64.",
+}
+for _n, _d in _DOCS.items():
+    _f = globals()[_n]
+    _f.__doc__ = _d if _d.endswith(".") else _d + "."

@@ -59,7 +59,7 @@ def _t(x: Any) -> Any:
     return convert_to_tensor(x)
 
 
-# --- activations -------------------------------------------------------------------------------
+# --- activations ------------------------------------------------------------------------------
 
 register("Relu", infer=same_as_input, kernel=lambda xp, x: xp.maximum(x, 0),
          grad=lambda op, g: [apply_op("ReluGrad", (g, op.outputs[0]))])
@@ -183,7 +183,7 @@ def gelu(features: Any, approximate: bool = False, name: str | None = None) -> A
     return math_ops.multiply(0.5 * x, 1.0 + math_ops.erf(x * (1 / math.sqrt(2.0))), name=name)
 
 
-# --- softmax ------------------------------------------------------------------------------------
+# --- softmax ----------------------------------------------------------------------------------
 
 
 def _axis_attr(logits: Any, axis: Any, dim: Any = None) -> int:
@@ -249,7 +249,7 @@ def log_softmax(logits: Any, axis: int | None = None, name: str | None = None,
     return apply_op("LogSoftmax", (x,), {"axis": _axis_attr(x, axis, dim)}, name=name)
 
 
-# --- cross-entropies ----------------------------------------------------------------------------
+# --- cross-entropies --------------------------------------------------------------------------
 
 
 def _is_zeros(t: Any) -> bool:
@@ -412,8 +412,8 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel: Any = None, labels: Any 
     if labels is None or logits is None:
         raise ValueError("Both labels and logits must be provided.")
     x = _t(logits)
-    z = convert_to_tensor(labels, dtype_hint=_dt.int32)
-    if z.dtype.is_floating:
+    z = convert_to_tensor(labels)
+    if not z.dtype.is_integer:
         raise TypeError(f"Value passed to parameter 'labels' has DataType {z.dtype.name} not "
                         "in list of allowed values: int32, int64")
     return apply_op("SparseSoftmaxCrossEntropyWithLogits", (x, z), name=name)[0]
@@ -456,7 +456,7 @@ def weighted_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
     return math_ops.add((1 - z) * x, log_weight * softplus(-x), name=name)
 
 
-# --- bias_add, l2 ----------------------------------------------------------------------------
+# --- bias_add, l2 -----------------------------------------------------------------------------
 
 
 def _bias_axis(ndim: int, data_format: str) -> int:
@@ -538,7 +538,13 @@ def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12, name: str | N
     return math_ops.multiply(x, inv, name=name)
 
 
-# --- dropout -------------------------------------------------------------------------------------
+def xw_plus_b(x: Any, weights: Any, biases: Any, name: str | None = None) -> Any:
+    """matmul(x, weights) + biases: x [batch, in], weights [in, out], biases [out]."""
+    with get_default_graph().name_scope(name or "xw_plus_b"):
+        return bias_add(math_ops.matmul(x, weights), biases)
+
+
+# --- dropout ----------------------------------------------------------------------------------
 
 
 def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: int | None = None,
@@ -582,7 +588,7 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: int | 
         return out
 
 
-# --- in_top_k, moments --------------------------------------------------------------------------
+# --- in_top_k, moments ------------------------------------------------------------------------
 
 
 def _in_top_k_infer(op: Any) -> tuple:
@@ -619,7 +625,7 @@ def in_top_k(predictions: Any, targets: Any, k: int, name: str | None = None) ->
     return apply_op("InTopK", (p, t), {"k": int(k)}, name=name)
 
 
-# --- embeddings ------------------------------------------------------------------------------
+# --- embeddings -------------------------------------------------------------------------------
 
 
 def _partition_sizes(params: list) -> list:
@@ -675,45 +681,3 @@ def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",
                 math_ops.maximum(sq, 1e-30)))
             out = out * scale
         return out
-
-
-# --- private helper (merge into array_ops as ``reverse_sequence`` when it has one) ---------
-
-
-def _reverse_seq_kernel(xp: Any, x: Any, lengths: Any, *, seq_axis: int,
-                        batch_axis: int) -> Any:
-    t = xp.arange(x.shape[seq_axis])
-    L = lengths.astype(np.int64)[:, None]  # [batch, 1]
-    idx = xp.where(t[None, :] < L, L - 1 - t[None, :], t[None, :])  # [batch, time]
-    if batch_axis > seq_axis:
-        idx = idx.T
-    shape = [1] * x.ndim
-    shape[batch_axis], shape[seq_axis] = x.shape[batch_axis], x.shape[seq_axis]
-    idx = xp.broadcast_to(idx.reshape(shape), x.shape)
-    return xp.take_along_axis(x, idx, axis=seq_axis)
-
-
-register("NnReverseSequence", infer=same_as_input, kernel=_reverse_seq_kernel,
-         grad=lambda op, g: [apply_op("NnReverseSequence", (g, op.inputs[1]), dict(op.attrs)),
-                             None])
-
-
-def _nn_reverse_sequence(input: Any, seq_lengths: Any, seq_axis: int,
-                         batch_axis: int = 0, name: str | None = None) -> Any:
-    return apply_op("NnReverseSequence",
-                    (_t(input), convert_to_tensor(seq_lengths, dtype_hint=_dt.int64)),
-                    {"seq_axis": int(seq_axis), "batch_axis": int(batch_axis)}, name=name)
-
-
-def reverse_sequence(input: Any, seq_lengths: Any, seq_axis: int | None = None,
-                     batch_axis: int | None = None, name: str | None = None,
-                     seq_dim: int | None = None, batch_dim: int | None = None) -> Any:
-    """Reverses the first ``seq_lengths[b]`` entries along ``seq_axis`` of each batch row b."""
-    seq_axis = seq_dim if seq_axis is None else seq_axis
-    batch_axis = (batch_dim if batch_dim is not None else 0) if batch_axis is None else batch_axis
-    if seq_axis is None:
-        raise ValueError("reverse_sequence: seq_axis is required")
-    f = getattr(array_ops, "reverse_sequence", None)
-    if f is not None:
-        return f(input, seq_lengths, seq_axis=seq_axis, batch_axis=batch_axis, name=name)
-    return _nn_reverse_sequence(input, seq_lengths, seq_axis, batch_axis, name=name)

@@ -31,7 +31,7 @@ def batch_normalization(x: Any, mean: Any, variance: Any, offset: Any, scale: An
         return x * cast(inv, x.dtype) + cast(shift, x.dtype)
 
 
-# --- fused batch norm ----------------------------------------------------------------------------
+# --- fused batch norm -------------------------------------------------------------------------
 
 
 def _fbn_axes(data_format: str) -> tuple:
@@ -152,7 +152,7 @@ def fused_batch_norm(x: Any, scale: Any, offset: Any, mean: Any = None, variance
     return y, m, v
 
 
-# --- local response normalisation ---------------------------------------------------------------
+# --- local response normalisation -------------------------------------------------------------
 
 
 def _window_sum(xp: Any, x: Any, r: int) -> Any:

@@ -62,7 +62,7 @@ def _pool_infer(op: Any) -> tuple:
     return x.dtype, to_format([n, oh, ow, c], df)
 
 
-# --- max pool ----------------------------------------------------------------------------------
+# --- max pool ---------------------------------------------------------------------------------
 
 
 def _max_pool_kernel(xp: Any, x: Any, *, ksize: tuple, strides: tuple, padding: str,
@@ -201,7 +201,7 @@ register("AvgPoolGrad", infer=_avg_pool_grad_infer, kernel=_avg_pool_grad_kernel
          grad=lambda op, gg: [None, apply_op("AvgPool", (gg,), dict(op.attrs))])
 
 
-# --- public functions --------------------------------------------------------------------------
+# --- public functions -------------------------------------------------------------------------
 
 
 def _pool_attrs(ksize: Any, strides: Any, padding: Any, data_format: Any) -> dict:

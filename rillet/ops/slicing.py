@@ -659,9 +659,36 @@ def _stitch_kernel(xp: Any, *args: Any, N: int) -> Any:  # noqa: N803 - TF's att
     return out
 
 
-register("DynamicStitch", infer=_stitch_infer, kernel=_stitch_kernel,
-         grad=lambda op, g: [None] * op.attrs["N"] + [gather(g, i) for i in
-                                                      op.inputs[:op.attrs["N"]]])
+def _stitch_grad(op: Any, g: Any) -> list:
+    """Each data row gets the gradient of the output row it landed in, unless a later row
+    overwrote it: the winners are found by stitching the rows' global positions."""
+    n = op.attrs["N"]
+    idxs, datas = op.inputs[:n], op.inputs[n:]
+    ids, start = [], None
+    for i in idxs:
+        count = array_ops.size(i)
+        lo = convert_to_tensor(0) if start is None else start
+        ids.append(array_ops.reshape(array_ops.range_(lo, lo + count), array_ops.shape(i)))
+        start = lo + count
+    winner = dynamic_stitch(list(idxs), ids)
+    grads = []
+    for i, pos, d in zip(idxs, ids, datas):
+        gi = gather(g, i)
+        if not (d.dtype.is_floating or d.dtype.is_complex):
+            grads.append(None)
+            continue
+        keep = math_ops.cast(math_ops.equal(gather(winner, i), pos), g.dtype)
+        extra = None if d.shape.ndims is None or i.shape.ndims is None else \
+            d.shape.ndims - i.shape.ndims
+        if extra is None:
+            raise ValueError("The gradient of dynamic_stitch needs inputs of known rank")
+        for _ in builtins.range(extra):
+            keep = array_ops.expand_dims(keep, -1)
+        grads.append(gi * keep)
+    return [None] * n + grads
+
+
+register("DynamicStitch", infer=_stitch_infer, kernel=_stitch_kernel, grad=_stitch_grad)
 
 
 def dynamic_stitch(indices: list, data: list, name: str | None = None) -> Any:

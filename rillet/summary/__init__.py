@@ -13,8 +13,20 @@ import types
 from typing import Any
 
 from rillet.summary.ops import (
-    SummaryWriter, all_v2_summary_ops, audio, create_file_writer, create_file_writer_v2,
-    flush, get_step, histogram, image, merge, merge_all, scalar, set_step, text,
+    SummaryWriter,
+    all_v2_summary_ops,
+    audio,
+    create_file_writer,
+    create_file_writer_v2,
+    flush,
+    get_step,
+    histogram,
+    image,
+    merge,
+    merge_all,
+    scalar,
+    set_step,
+    text,
 )
 
 experimental = types.SimpleNamespace(set_step=set_step, get_step=get_step)
@@ -45,6 +57,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FileWriter", "FileWriterCache", "Summary", "SummaryWriter", "all_v2_summary_ops", "audio",
-    "create_file_writer", "experimental", "flush", "histogram", "image", "merge", "merge_all",
-    "scalar", "summary_iterator", "text",
+    "create_file_writer", "create_file_writer_v2", "experimental", "flush", "histogram",
+    "image", "merge", "merge_all", "scalar", "summary_iterator", "text",
 ]

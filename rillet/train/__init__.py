@@ -40,15 +40,27 @@ __all__ = [
 ]
 
 # --- saver ---
-from rillet.train.saver import (  # noqa: E402
-    CheckpointReader, CheckpointState, NewCheckpointReader, Saver, checkpoint_exists,
-    get_checkpoint_mtimes, get_checkpoint_state, latest_checkpoint, list_variables,
-    load_checkpoint, load_variable, remove_checkpoint, update_checkpoint_state,
-)
-from rillet.train.meta_graph import (  # noqa: E402
-    MetaGraphDef, export_meta_graph, import_meta_graph,
-)
 from rillet.io import write_graph  # noqa: E402
+from rillet.train.meta_graph import (  # noqa: E402
+    MetaGraphDef,
+    export_meta_graph,
+    import_meta_graph,
+)
+from rillet.train.saver import (  # noqa: E402
+    CheckpointReader,
+    CheckpointState,
+    NewCheckpointReader,
+    Saver,
+    checkpoint_exists,
+    get_checkpoint_mtimes,
+    get_checkpoint_state,
+    latest_checkpoint,
+    list_variables,
+    load_checkpoint,
+    load_variable,
+    remove_checkpoint,
+    update_checkpoint_state,
+)
 
 __all__ += [
     "CheckpointReader", "CheckpointState", "MetaGraphDef", "NewCheckpointReader", "Saver",

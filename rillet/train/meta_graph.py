@@ -18,7 +18,8 @@ A meta graph file (``model.ckpt-100.meta``) is UTF-8 JSON, versioned, with no pi
 Inputs follow TensorFlow (``"op"`` is output 0, ``"op:1"``, control inputs ``"^op"``). Attr
 values are JSON with tagged objects for what JSON lacks: ``{"__dtype__": "float32"}``,
 ``{"__shape__": [null, 3]}``, ``{"__nd__": "<f4", "shape": [2], "b64": ...}`` (arrays as
-base64 of their little-endian bytes; string arrays as item lists), ``{"__tuple__": [...]}``,
+base64 of their little-endian bytes, ``"fill"`` instead of ``"b64"`` when every element is the
+same; string arrays as item lists), ``{"__tuple__": [...]}``,
 ``{"__bytes__": b64}``, ``{"__slice__": [a, b, c]}``, ``{"__tensor__": "op:0"}``,
 ``{"__op__": "op"}``. A value that cannot be encoded (a Python function, a dataset object) is
 written as ``{"__opaque__": repr}``: the graph still imports, but running that op raises
@@ -91,12 +92,20 @@ def _enc_array(a: np.ndarray, key: str) -> Any:
     kind = a.dtype.kind
     if kind in "biufc":
         le = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        if a.size > 16 and _all_same_bytes(le):  # e.g. zeros: one value, like TF's protos
+            return {"__nd__": le.dtype.str, "shape": list(a.shape),
+                    "fill": _b64(le.reshape(-1)[:1].tobytes())}
         return {"__nd__": le.dtype.str, "shape": list(a.shape), "b64": _b64(le.tobytes())}
     if kind in "OSU":
         items = [_enc(x, key) for x in a.reshape(-1).tolist()]
         return {"__nd__": "O" if kind == "O" else a.dtype.str, "shape": list(a.shape),
                 "items": items}
     return {"__opaque__": f"ndarray of dtype {a.dtype}"}
+
+
+def _all_same_bytes(a: np.ndarray) -> bool:
+    rows = a.reshape(-1).view(np.uint8).reshape(a.size, a.dtype.itemsize)
+    return bool((rows == rows[0]).all())
 
 
 def _enc(v: Any, key: str = "") -> Any:
@@ -194,7 +203,11 @@ def _dec(v: Any, key: str = "") -> Any:
 
 def _dec_array(v: dict, key: str) -> np.ndarray:
     shape = tuple(v["shape"])
-    if "b64" in v:
+    if "fill" in v:
+        dt = np.dtype(v["__nd__"])
+        one = np.frombuffer(base64.b64decode(v["fill"]), dtype=dt)[0]
+        a = np.full(shape, one, dtype=dt.newbyteorder("="))
+    elif "b64" in v:
         dt = np.dtype(v["__nd__"])
         a = np.frombuffer(base64.b64decode(v["b64"]), dtype=dt).reshape(shape)
         a = a.astype(dt.newbyteorder("="), copy=True)
@@ -528,8 +541,8 @@ def _import_nodes(g: Graph, nodes: Sequence[NodeDef], prefix: str = "",
                   ) -> dict[str, Operation]:
     """Creates ``nodes`` in ``g``; returns {name in the GraphDef: new Operation}."""
     _ensure_ops_registered()
-    input_map = dict(input_map or {})
-    for k, v in list(input_map.items()):
+    input_map = {(k if ":" in k else f"{k}:0"): v for k, v in (input_map or {}).items()}
+    for k, v in input_map.items():
         if not isinstance(v, Tensor):
             raise TypeError(f"input_map values must be Tensors, got {v!r} for {k!r}")
     new_ops: dict[str, Operation] = {}
@@ -563,8 +576,7 @@ def _import_nodes(g: Graph, nodes: Sequence[NodeDef], prefix: str = "",
                 name, idx, ctrl = _split_input(inp)
                 if ctrl:
                     continue
-                key = f"{name}:{idx}"
-                mapped = input_map.get(key) or (input_map.get(name) if idx == 0 else None)
+                mapped = input_map.get(f"{name}:{idx}")
                 if mapped is not None:
                     inputs.append(mapped)
                     continue
@@ -582,8 +594,13 @@ def _import_nodes(g: Graph, nodes: Sequence[NodeDef], prefix: str = "",
                 attrs = {k: _rename_vars(v, var_rename) for k, v in attrs.items()}
             outs = n.outputs
             if not outs:  # from a protobuf GraphDef: infer
-                outs = registry.run_inference(opdef, registry.OpSpec(
-                    n.op, new_name, tuple(inputs), attrs))
+                try:
+                    outs = registry.run_inference(opdef, registry.OpSpec(
+                        n.op, new_name, tuple(inputs), attrs))
+                except KeyError as e:
+                    raise ValueError(f"Cannot import node {n.name!r} ({n.op}) from a protobuf "
+                                     f"GraphDef: attr {e} is missing (protobuf import is best "
+                                     "effort; use rillet's GraphDef or a meta graph)") from None
             op = g._add_op(n.op, tuple(inputs), attrs, new_name)
             op.control_inputs = []
             op.device = "" if clear_devices else (n.device or "")
@@ -985,7 +1002,12 @@ def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False,
         sdef["var_map"] = {k: new_ops[v].name if v in new_ops else prefix + v
                            for k, v in sdef.get("var_map", {}).items()}
         return Saver(saver_def=sdef)
-    if g.get_collection(GraphKeys.GLOBAL_VARIABLES):
+    if prefix:  # checkpoint keys are the names the variables had when exported
+        global_ids = {id(v) for v in g.get_collection(GraphKeys.GLOBAL_VARIABLES)}
+        scoped = {k: v for k, v in made.items() if id(v) in global_ids}
+        if scoped:
+            return Saver(scoped)
+    elif g.get_collection(GraphKeys.GLOBAL_VARIABLES):
         return Saver()
     _log.info("Saver not created because there are no variables in the graph to restore")
     return None

@@ -12,6 +12,7 @@ in ordinary non-trainable graph Variables named as in TensorFlow (``<var>/Adam``
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,8 +28,21 @@ from rillet.variables import Variable, assign_add, trainable_variables
 _VALID_DTYPES = (_dt.float16, _dt.float32, _dt.float64)
 
 
+def _graph_key(graph: Any) -> int | None:
+    """Which graph optimizer state belongs to: None for eager variables (and for functions
+    traced by ``rt.function``, whose variables live in the eager context)."""
+    if graph is None or context.executing_eagerly() or _is_trace_graph(graph):
+        return None
+    return id(graph)
+
+
+def _is_trace_graph(graph: Any) -> bool:
+    ev = sys.modules.get("rillet.eager.variables")
+    return ev is not None and graph in ev.trace_graphs
+
+
 def _var_key(var: Any) -> tuple:
-    return (id(var.op.graph), var.op.name)
+    return (id(getattr(var.op, "graph", None)), var.op.name)
 
 
 def _is_variable(v: Any) -> bool:
@@ -38,9 +52,35 @@ def _is_variable(v: Any) -> bool:
 
 @contextlib.contextmanager
 def _init_scope(graph: Graph) -> Iterator[None]:
-    """Like TF's ``init_scope``: outside any control dependencies, same name scope."""
-    with graph.as_default(), graph.control_dependencies(None):
+    """Like TF's ``init_scope``: outside any control dependencies, same name scope; eagerly
+    when building a function traced by ``rt.function``."""
+    if context.executing_eagerly():
         yield
+    elif _is_trace_graph(graph):
+        from rillet.eager.variables import init_scope
+        with init_scope():
+            yield
+    else:
+        with graph.as_default(), graph.control_dependencies(None):
+            yield
+
+
+@contextlib.contextmanager
+def _after(ops: list) -> Iterator[None]:
+    """Control dependencies on ``ops`` (nothing to wait for in eager mode)."""
+    deps = [o for o in ops if o is not None]
+    if context.executing_eagerly() or not deps:
+        yield
+    else:
+        with get_default_graph().control_dependencies(deps):
+            yield
+
+
+def _group(ops: list, name: str) -> Any:
+    """One op running ``ops`` (graph mode); None in eager mode, where they already ran."""
+    if context.executing_eagerly():
+        return None
+    return group(*[o for o in ops if o is not None], name=name)
 
 
 @contextlib.contextmanager
@@ -99,14 +139,10 @@ class Optimizer:
                           grad_loss: Any = None) -> list:
         """A list of ``(gradient, variable)`` pairs; the gradient is None where ``loss``
         does not depend on the variable."""
-        if callable(loss) and not hasattr(loss, "op"):
-            if context.executing_eagerly():
-                raise NotImplementedError("Optimizers run in graph mode in rillet; in eager "
-                                          "mode compute gradients with a GradientTape.")
-            loss = loss()
         if context.executing_eagerly():
-            raise RuntimeError("`loss` passed to Optimizer.compute_gradients should be a "
-                               "function when eager execution is enabled.")
+            return self._eager_gradients(loss, var_list, grad_loss)
+        if callable(loss) and not hasattr(loss, "op"):
+            loss = loss()
         if gate_gradients not in (Optimizer.GATE_NONE, Optimizer.GATE_OP,
                                   Optimizer.GATE_GRAPH):
             raise ValueError("gate_gradients must be one of: Optimizer.GATE_NONE, "
@@ -138,13 +174,30 @@ class Optimizer:
         self._assert_valid_dtypes([v for g, v in grads_and_vars if g is not None])
         return grads_and_vars
 
+    def _eager_gradients(self, loss: Any, var_list: Any, grad_loss: Any) -> list:
+        """TF's eager path: ``loss`` is a function, differentiated with a GradientTape."""
+        if not callable(loss):
+            raise RuntimeError("`loss` passed to Optimizer.compute_gradients should be a "
+                               "function when eager execution is enabled.")
+        from rillet.eager.tape import GradientTape
+        with GradientTape() as tape:
+            if var_list is not None:
+                var_list = _flatten(var_list)
+                tape.watch(var_list)
+            loss_value = loss()
+        if var_list is None:
+            var_list = tape.watched_variables()
+        if not var_list:
+            raise ValueError("No variables to optimize.")
+        grads = tape.gradient(loss_value, var_list, grad_loss)
+        return list(zip(grads, var_list))
+
     def apply_gradients(self, grads_and_vars: Any, global_step: Any = None,
                         name: str | None = None) -> Any:
         """One op applying every non-None gradient with a fused in-place update, then
-        incrementing ``global_step`` (if given) after all updates."""
-        if context.executing_eagerly():
-            raise NotImplementedError("Optimizers run in graph mode in rillet; "
-                                      "apply_gradients in eager mode is not supported.")
+        incrementing ``global_step`` (if given) after all updates. In eager mode the updates
+        happen at once and None is returned."""
+        eager = context.executing_eagerly()
         grads_and_vars = tuple(grads_and_vars)
         if not grads_and_vars:
             raise ValueError("No variables provided.")
@@ -179,11 +232,13 @@ class Optimizer:
             if global_step is None:
                 apply_updates = self._finish(update_ops, scope)
             else:
-                with graph.control_dependencies([self._finish(update_ops, "update")]):
-                    apply_updates = assign_add(global_step, 1, name=scope).op
-            train_ops = graph.get_collection_ref(GraphKeys.TRAIN_OP)
-            if apply_updates not in train_ops:
-                train_ops.append(apply_updates)
+                with _after([self._finish(update_ops, "update")]):
+                    apply_updates = assign_add(global_step, 1, name=scope)
+                apply_updates = None if eager else apply_updates.op
+            if not eager:
+                train_ops = graph.get_collection_ref(GraphKeys.TRAIN_OP)
+                if apply_updates not in train_ops:
+                    train_ops.append(apply_updates)
         return apply_updates
 
     def get_slot(self, var: Any, name: str) -> Variable | None:
@@ -217,7 +272,7 @@ class Optimizer:
         raise NotImplementedError()
 
     def _finish(self, update_ops: list, name_scope: str) -> Any:
-        return group(*update_ops, name=name_scope)
+        return _group(update_ops, name_scope)
 
     # --- helpers -------------------------------------------------------------------------
     def _assert_valid_dtypes(self, tensors: list) -> None:
@@ -280,7 +335,7 @@ class Optimizer:
                                   dtype: Any = None) -> Variable:
         """A variable named ``name`` (in the current name scope) owned by the optimizer."""
         graph = colocate_with.graph
-        key = (name, id(graph))
+        key = (name, _graph_key(getattr(colocate_with.op, "graph", None)))
         v = self._non_slot_dict.get(key)
         if v is None:
             with _init_scope(graph):
@@ -290,7 +345,7 @@ class Optimizer:
 
     def _get_non_slot_variable(self, name: str, graph: Any = None) -> Variable | None:
         g = graph if graph is not None else get_default_graph()
-        return self._non_slot_dict.get((name, id(g)))
+        return self._non_slot_dict.get((name, _graph_key(g)))
 
     def _non_slot_variables(self) -> list:
         return list(self._non_slot_dict.values())

@@ -12,8 +12,7 @@ from typing import Any
 from rillet.graph import get_default_graph
 from rillet.init_ops import constant_initializer, ones_initializer
 from rillet.ops import math_ops, training_ops
-from rillet.ops.control_flow_ops import group
-from rillet.train.optimizer import Optimizer
+from rillet.train.optimizer import Optimizer, _after, _group
 from rillet.variables import assign, assign_add
 
 __all__ = [
@@ -187,12 +186,11 @@ class AdamOptimizer(Optimizer):
         return training_ops.apply_adam(*self._adam_args(var), grad)
 
     def _finish(self, update_ops: list, name_scope: str) -> Any:
-        g = get_default_graph()
-        with g.control_dependencies(update_ops):
+        with _after(update_ops):
             b1p, b2p = self._get_beta_accumulators()
             update_beta1 = assign(b1p, b1p * self._hyper("beta1", self._beta1, b1p.dtype))
             update_beta2 = assign(b2p, b2p * self._hyper("beta2", self._beta2, b2p.dtype))
-        return group(*update_ops, update_beta1, update_beta2, name=name_scope)
+        return _group([*update_ops, update_beta1, update_beta2], name_scope)
 
 
 class AdamWOptimizer(AdamOptimizer):
@@ -269,6 +267,6 @@ class RAdamOptimizer(Optimizer):
             self._hyper("epsilon", self._epsilon, dt), grad, sma_threshold=self._sma_threshold)
 
     def _finish(self, update_ops: list, name_scope: str) -> Any:
-        with get_default_graph().control_dependencies(update_ops):
+        with _after(update_ops):
             update_step = assign_add(self._step(), 1.0)
-        return group(*update_ops, update_step, name=name_scope)
+        return _group([*update_ops, update_step], name_scope)

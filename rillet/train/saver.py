@@ -30,7 +30,10 @@ from rillet.train import checkpoint_io as _io
 from rillet.train import checkpoint_state as _state
 from rillet.train.checkpoint_io import checkpoint_exists, checkpoint_file
 from rillet.train.checkpoint_state import (
-    CheckpointState, get_checkpoint_state, latest_checkpoint, update_checkpoint_state,
+    CheckpointState,
+    get_checkpoint_state,
+    latest_checkpoint,
+    update_checkpoint_state,
 )
 
 __all__ = [
@@ -45,11 +48,13 @@ _log = logging.getLogger(__name__)
 class _Saveable:
     """One variable as the Saver sees it: the key in the file and where its value lives."""
 
-    __slots__ = ("key", "var_name", "dtype", "shape", "eager")
+    __slots__ = ("key", "var_name", "op_name", "dtype", "shape", "eager")
 
-    def __init__(self, key: str, var_name: str, dtype: Any, shape: TensorShape, eager: Any):
+    def __init__(self, key: str, var_name: str, dtype: Any, shape: TensorShape, eager: Any,
+                 op_name: str | None = None):
         self.key = key
         self.var_name = var_name  # the name of its value in Session._ctx.vars
+        self.op_name = op_name or var_name  # the VariableV2 op in the graph
         self.dtype = dtype
         self.shape = shape
         self.eager = eager  # the variable object when it has no graph op (eager mode)
@@ -81,7 +86,8 @@ def _saveable(key: str, v: Any) -> _Saveable:
     op = _var_op(v)
     if op is not None:
         out = op.outputs[0]
-        return _Saveable(key, op.attrs.get("shared_name", op.name), out.dtype, out.shape, None)
+        return _Saveable(key, op.attrs.get("shared_name") or op.name, out.dtype, out.shape,
+                         None, op.name)
     if hasattr(v, "numpy") and hasattr(v, "assign"):
         dtype = _dt.as_dtype(v.dtype) if getattr(v, "dtype", None) is not None else None
         return _Saveable(key, key, dtype, TensorShape(getattr(v, "shape", None)), v)
@@ -96,8 +102,6 @@ def _saveables(var_list: Any) -> list[_Saveable]:
     for v in var_list:
         key = _default_key(v)
         if key in seen:
-            if seen[key] is v:
-                raise ValueError(f"At least two variables have the same name: {key}")
             raise ValueError(f"At least two variables have the same name: {key}")
         seen[key] = v
         out.append(_saveable(key, v))
@@ -413,7 +417,7 @@ class Saver:
                 return n[len(export_scope) + 1:]
             return n
         return {
-            "name": self._name, "var_map": {it.key: strip(it.var_name) for it in items},
+            "name": self._name, "var_map": {it.key: strip(it.op_name) for it in items},
             "max_to_keep": self._max_to_keep,
             "keep_checkpoint_every_n_hours": self._keep_hours,
             "pad_step_number": self._pad_step_number, "reshape": self._reshape,

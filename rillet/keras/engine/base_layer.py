@@ -306,6 +306,12 @@ class Layer:
             return contextlib.nullcontext()
         return get_default_graph().name_scope(self.name)
 
+    def _build_scope(self) -> Any:
+        """Eagerly, weights are still named ``<layer>/<weight>``."""
+        if context.executing_eagerly() and not backend.in_symbolic_scope():
+            return get_default_graph().name_scope(self.name + "/")
+        return contextlib.nullcontext()
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args:
             inputs, args = args[0], args[1:]
@@ -348,7 +354,7 @@ class Layer:
     def _maybe_build(self, inputs: Any) -> None:
         assert_input_compatibility(self.input_spec, inputs, self.name)
         shapes = nest.map_structure(lambda t: TensorShape(t.shape), inputs)
-        with _init_scope():
+        with _init_scope(), self._build_scope():
             self.build(shapes)
         self.built = True
         if self._initial_weights is not None:

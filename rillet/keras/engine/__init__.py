@@ -1,0 +1,1 @@
+"""Keras engine: the Layer base class, models, training loops."""
