@@ -403,7 +403,10 @@ class Session:
                 out.append(None)
             else:
                 v = vals[s]
-                out.append(np.array(v, copy=True) if copy and isinstance(v, np.ndarray) else v)
+                # Views (reshape, slices) may alias a variable updated in place later.
+                if isinstance(v, np.ndarray) and (copy or v.base is not None):
+                    v = v.copy()
+                out.append(v)
         return out
 
     # --- callables ----------------------------------------------------------------------

@@ -202,8 +202,6 @@ def test_shape_arithmetic_is_folded():
     assert rt.gather(x, [0, 2], axis=1).shape.as_list() == [None, 2]
 
 
-@pytest.mark.xfail(reason="Session copies fetched values only for identity-like ops; views "
-                   "(reshape, slicing, transpose) of a variable alias its storage")
 def test_fetched_views_of_variables_do_not_change(sess):
     v = rt.Variable(np.arange(6.0).reshape(2, 3))
     sess.run(v.initializer)

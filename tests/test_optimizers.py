@@ -770,3 +770,18 @@ def test_apply_gradients_inside_rt_function():
         assert opt.get_slot(w, "m").op.name.startswith(f"{w.op.name}/Adam")
         assert opt.get_slot(w, "v").op.name.startswith(f"{w.op.name}/Adam_")
         assert len(opt.variables()) == 4
+
+
+def test_eager_schedule_is_a_function_of_the_step():
+    with tf.eager_mode():
+        step = tf.Variable(0, dtype=tf.int64, name="gs", trainable=False)
+        lr = tf.train.exponential_decay(0.1, step, 1, 0.5)
+        assert callable(lr) and float(lr().numpy()) == pytest.approx(0.1)
+        w = tf.Variable([1.0], name="w")
+        opt = tf.train.GradientDescentOptimizer(lr)
+        for _ in range(3):
+            opt.minimize(lambda: tf.reduce_sum(w * w), global_step=step)
+        np.testing.assert_allclose(w.numpy(), [0.684], rtol=1e-6)
+        assert float(lr().numpy()) == pytest.approx(0.0125)
+        with pytest.raises(ValueError, match="global_step is required"):
+            tf.train.cosine_decay(0.1, None, 10)

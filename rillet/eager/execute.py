@@ -113,9 +113,6 @@ def record(tapes: list, op_type: str, name: str, inputs: Any, attrs: dict,
             continue
         if rec is None:
             rec = TapeOp(op_type, name, tuple(inputs), outputs, attrs, grad)
-            for o in outputs:
-                if o._producer is None:
-                    o._producer = rec
         tape._add(rec)
 
 

@@ -33,6 +33,7 @@ from rillet.shapes import TensorShape, as_shape
 from rillet.variables import Variable
 
 _TENSOR, _VAR, _ID = "tensor", "variable", "id"
+_NO_KWARGS = nest.structure_key({})
 # Stateful ops that only read state or draw random numbers: not run unless needed.
 _PURE = {"VariableV2", "Placeholder", "IsVariableInitialized", "ReportUninitializedVariables"}
 _PURE_PREFIXES = ("Random", "TruncatedNormal", "Multinomial", "Stateless")
@@ -232,6 +233,12 @@ class Function:
             leaves = self._check_signature(args)
             key: Any = "signature"
             structure: Any = (tuple(self._input_signature), {})
+        elif not kwargs and all(type(a) is EagerTensor for a in args):
+            # Fast path (same key as below): a flat tuple of eager tensors.
+            structure = (args, kwargs)
+            leaves = list(args)
+            key = ((tuple, ((tuple, (None,) * len(args)), _NO_KWARGS)),
+                   tuple([(_TENSOR, a._value.dtype, a._value.shape) for a in args]))
         else:
             structure = (args, kwargs)
             leaves = nest.flatten(structure)

@@ -60,11 +60,11 @@ class _GradScope:
         self.saved = 0
 
     def __enter__(self) -> None:
-        self.saved = walk.depth
-        walk.depth = 0
+        self.saved = walk.producers
+        walk.producers = None
 
     def __exit__(self, *exc: Any) -> None:
-        walk.depth = self.saved
+        walk.producers = self.saved
 
 
 def _is_var_read(op: Any) -> bool:
@@ -88,7 +88,7 @@ class GradientTape:
         self._clear()
 
     def _clear(self) -> None:
-        self._ops: dict[int, TapeOp] = {}
+        self._producers: dict[int, TapeOp] = {}
         self._watched: set[int] = set()
         self._keep: list = []
         self._var_reads: dict[int, list] = {}
@@ -174,10 +174,10 @@ class GradientTape:
         return list(self._vars.values())
 
     def _add(self, rec: TapeOp) -> None:
-        self._ops[id(rec)] = rec
-        w = self._watched
+        w, prod = self._watched, self._producers
         for o in rec.outputs:
             w.add(id(o))
+            prod[id(o)] = rec
 
     def _on_read(self, var: Any, t: EagerTensor) -> None:
         tid = id(t)
@@ -249,11 +249,11 @@ class GradientTape:
             src_lists.append(ts)
             src_ids.update(id(t) for t in ts)
         between = self._between(ys, src_ids)
-        walk.depth += 1
+        saved, walk.producers = walk.producers, self._producers
         try:
             grads = backprop(ys, gys, between, set(), grad_fn=_grad_fn, scope=_GradScope)
         finally:
-            walk.depth -= 1
+            walk.producers = saved
         out = []
         for s, ts in zip(sources, src_lists):
             g = aggregate([g for t in ts for g in grads.get(id(t), ())])
@@ -264,19 +264,19 @@ class GradientTape:
 
     def _between(self, ys: list, src_ids: set) -> set:
         """Recorded ops that lie on a path from a source to a target."""
-        ops = self._ops
+        prod = self._producers
         found: dict[int, TapeOp] = {}
-        stack = [y._producer for y in ys]
+        stack = [prod.get(id(y)) for y in ys]
         while stack:
             op = stack.pop()
-            if op is None or id(op) not in ops or id(op) in found:
+            if op is None or id(op) in found:
                 continue
             found[id(op)] = op
-            stack.extend(t._producer for t in op.inputs)
+            stack.extend(prod.get(id(t)) for t in op.inputs)
         useful: set[int] = set()
         for op in sorted(found.values(), key=lambda o: o.seq):
             for t in op.inputs:
-                p = t._producer
+                p = prod.get(id(t))
                 if id(t) in src_ids or (p is not None and id(p) in useful):
                     useful.add(id(op))
                     break

@@ -1,8 +1,8 @@
 """``EagerTensor``: a NumPy value with the Tensor interface, produced by ops run eagerly.
 
 An EagerTensor is immutable and ``.op``-less (as in TensorFlow, ``op``, ``name`` and ``graph``
-are meaningless when executing eagerly). It remembers the tape record that produced it
-(``_producer``) so ``GradientTape`` can walk back through recorded ops.
+are meaningless when executing eagerly). Tapes map tensors to the records that produced them;
+while a tape runs the gradient walker, ``t.op`` answers from that map.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ CPU_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
 
 
 class _Walk(threading.local):
-    """``depth > 0`` while the gradient walker (``gradients.backprop``) inspects ``t.op``."""
+    """``producers``: the walking tape's ``{id(tensor): record}`` while the gradient walker
+    (``gradients.backprop``) inspects ``t.op``; None otherwise."""
 
-    depth = 0
+    producers: dict | None = None
 
 
 walk = _Walk()
@@ -40,14 +41,13 @@ def _count() -> None:
 class EagerTensor:
     """A concrete tensor: ``.numpy()`` gives its value; works wherever a Tensor is accepted."""
 
-    __slots__ = ("_value", "dtype", "_shape", "_producer", "_var", "__weakref__")
+    __slots__ = ("_value", "dtype", "_shape", "_var", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, value: Any, dtype: _dt.DType):
         self._value = value
         self.dtype = dtype
         self._shape = None
-        self._producer = None
         self._var = None
 
     # --- value --------------------------------------------------------------------------
@@ -137,8 +137,9 @@ class EagerTensor:
 
     @property
     def op(self) -> Any:
-        if walk.depth:
-            return self._producer
+        p = walk.producers
+        if p is not None:
+            return p.get(id(self))
         raise AttributeError("Tensor.op is meaningless when eager execution is enabled.")
 
     @property

@@ -715,7 +715,9 @@ def split(value: Any, num_or_size_splits: Any, axis: Any = 0, num: int | None = 
     x = convert_to_tensor(value)
     axis = int(static_ints(axis, "axis"))
     n = num_or_size_splits
-    if not registry.is_tensor(n) and np.ndim(n) == 0:
+    if registry.is_tensor(n) and n.shape.ndims == 0:
+        n = static_ints(n, "num_or_size_splits")  # a scalar tensor: the number of splits
+    if not registry.is_tensor(n) and not isinstance(n, list | tuple) and np.ndim(n) == 0:
         n = int(n)
         if n < 1:
             raise ValueError(f"num_or_size_splits must be >= 1, got {n}")

@@ -269,10 +269,36 @@ def _conv2d_backprop_input_kernel(xp: Any, sizes: Any, f: Any, g: Any, *, stride
     kh, kw, _, o = f.shape
     geo = Geometry(h, w, kh, kw, strides, dilations, padding)
     _check_out(g, n, geo, o)
-    dcols = g.reshape(-1, o) @ f.reshape(kh * kw * c, o).T
-    dx = col2im(xp, dcols.reshape(n, geo.oh, geo.ow, kh, kw, c), shape, (geo.ph, geo.pw),
-                strides, dilations)
+    if tuple(strides) == (1, 1):
+        dx = _full_correlation(xp, g, f, (h, w), geo, dilations)
+    else:
+        dcols = g.reshape(-1, o) @ f.reshape(kh * kw * c, o).T
+        dx = col2im(xp, dcols.reshape(n, geo.oh, geo.ow, kh, kw, c), shape,
+                    (geo.ph, geo.pw), strides, dilations)
     return from_nhwc(xp, dx, data_format)
+
+
+def _full_correlation(xp: Any, g: Any, f: Any, hw: tuple, geo: Geometry,
+                      dilations: tuple) -> Any:
+    """Stride-1 input gradient as one convolution: g padded by (k - 1) * d - pad_before
+    (cropped where negative) correlated with the flipped, in/out-swapped filter. One im2col
+    matmul with a long inner dimension (kh * kw * O) and no col2im."""
+    kh, kw, c, o = f.shape
+    dh, dw = dilations
+    n = g.shape[0]
+    pads = []
+    for size, out, k, d, (before, _) in ((hw[0], geo.oh, kh, dh, geo.ph),
+                                         (hw[1], geo.ow, kw, dw, geo.pw)):
+        top = (k - 1) * d - before
+        pads.append((top, size + (k - 1) * d - top - out))
+    crop = tuple(slice(max(-a, 0), g.shape[i + 1] + min(b, 0)) for i, (a, b) in
+                 enumerate(pads))
+    gp = pad_hw(xp, g[:, crop[0], crop[1], :], (max(pads[0][0], 0), max(pads[0][1], 0)),
+                (max(pads[1][0], 0), max(pads[1][1], 0)))
+    ff = xp.transpose(f[::-1, ::-1], (0, 1, 3, 2))  # [kh, kw, O, C]
+    cols = patches(xp, gp, kh, kw, hw[0], hw[1], 1, 1, dh, dw)
+    out = cols.reshape(n * hw[0] * hw[1], kh * kw * o) @ ff.reshape(kh * kw * o, c)
+    return out.reshape(n, hw[0], hw[1], c)
 
 
 def _check_out(g: Any, n: int, geo: Geometry, o: int) -> None:

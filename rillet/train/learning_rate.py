@@ -1,9 +1,12 @@
 """Learning-rate schedules (TF 1.x ``tf.train.*_decay``): graph tensors computed from
-``global_step`` each time they run, with TensorFlow's formulas and name scopes."""
+``global_step`` each time they run, with TensorFlow's formulas and name scopes (in eager mode:
+functions returning the current rate)."""
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,16 +42,21 @@ def _ceil(x: Any) -> Any:
     return f(x) if f is not None else _private_unary("LearningRateCeil", "ceil", x)
 
 
-def _check_eager(name: str) -> None:
-    if context.executing_eagerly():
-        raise NotImplementedError(f"{name}: learning-rate schedules are graph tensors in "
-                                  "rillet; call it in graph mode")
+def _schedule(fn: Callable) -> Callable:
+    """In graph mode a schedule returns a tensor; when executing eagerly it returns a
+    function computing the current rate (as TF 1.x does), which optimizers accept."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if context.executing_eagerly():
+            fn(*args, **kwargs)  # argument errors are raised now
+            return functools.partial(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+    return wrapper
 
 
 def _prologue(what: str, learning_rate: Any, global_step: Any) -> tuple:
     if global_step is None:
         raise ValueError(f"global_step is required for {what}.")
-    _check_eager(what)
     lr = convert_to_tensor(learning_rate, name="learning_rate")
     step = math_ops.cast(global_step, lr.dtype)
     return lr, step
@@ -58,6 +66,7 @@ def _scope(name: str | None, default: str) -> Any:
     return get_default_graph().name_scope(name or default)
 
 
+@_schedule
 def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
                       decay_rate: Any, staircase: bool = False,
                       name: str | None = None) -> Any:
@@ -74,12 +83,12 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
         return math_ops.multiply(lr, math_ops.pow(decay_rate, p), name=scope)
 
 
+@_schedule
 def piecewise_constant(x: Any, boundaries: list, values: list, name: str | None = None) -> Any:
     """``values[0]`` while ``x <= boundaries[0]``, ``values[i]`` while
     ``boundaries[i-1] < x <= boundaries[i]``, ``values[-1]`` after the last boundary."""
     if len(boundaries) != len(values) - 1:
         raise ValueError("The length of boundaries should be 1 less than the length of values")
-    _check_eager("piecewise_constant")
     with _scope(name, "PiecewiseConstant") as scope:
         x = convert_to_tensor(x)
         bs = [convert_to_tensor(b) for b in boundaries]
@@ -101,6 +110,7 @@ def piecewise_constant(x: Any, boundaries: list, values: list, name: str | None 
         return identity(out, name=scope)
 
 
+@_schedule
 def polynomial_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
                      end_learning_rate: Any = 0.0001, power: Any = 1.0, cycle: bool = False,
                      name: str | None = None) -> Any:
@@ -123,6 +133,7 @@ def polynomial_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
                             end_lr, name=scope)
 
 
+@_schedule
 def cosine_decay(learning_rate: Any, global_step: Any, decay_steps: Any, alpha: Any = 0.0,
                  name: str | None = None) -> Any:
     """``lr * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps))
@@ -138,6 +149,7 @@ def cosine_decay(learning_rate: Any, global_step: Any, decay_steps: Any, alpha: 
         return math_ops.multiply(lr, decayed, name=scope)
 
 
+@_schedule
 def cosine_decay_restarts(learning_rate: Any, global_step: Any, first_decay_steps: Any,
                           t_mul: float = 2.0, m_mul: float = 1.0, alpha: float = 0.0,
                           name: str | None = None) -> Any:
@@ -165,6 +177,7 @@ def cosine_decay_restarts(learning_rate: Any, global_step: Any, first_decay_step
         return math_ops.multiply(lr, decayed, name=scope)
 
 
+@_schedule
 def linear_cosine_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
                         num_periods: float = 0.5, alpha: float = 0.0, beta: float = 0.001,
                         name: str | None = None) -> Any:
@@ -183,6 +196,7 @@ def linear_cosine_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
         return math_ops.multiply(lr, decayed, name=scope)
 
 
+@_schedule
 def inverse_time_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
                        decay_rate: Any, staircase: bool = False,
                        name: str | None = None) -> Any:
@@ -200,6 +214,7 @@ def inverse_time_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
         return math_ops.divide(lr, denom, name=scope)
 
 
+@_schedule
 def natural_exp_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
                       decay_rate: Any, staircase: bool = False,
                       name: str | None = None) -> Any:

@@ -21,6 +21,18 @@ from rillet.keras.engine.data_adapter import DataHandler, as_list, train_validat
 from rillet.keras.engine.runners import EagerRunner, GraphRunner
 
 
+def _validate_names(loss: Any, metrics: Any) -> None:
+    """Unknown loss or metric names fail at ``compile``, not at the first ``fit``."""
+    from rillet.keras import losses as losses_mod
+    from rillet.metrics import keras_metrics
+    for item in nest.flatten(loss):
+        if isinstance(item, str):
+            losses_mod.get(item)
+    for item in nest.flatten(metrics):
+        if isinstance(item, str):
+            keras_metrics.get(item)
+
+
 class Trainer:
     """Training methods of ``Model`` (see the module docstring)."""
 
@@ -35,9 +47,11 @@ class Trainer:
         """Sets the optimizer (name or object), loss(es) and metrics used by ``fit``."""
         if kwargs:
             raise TypeError(f"Invalid keyword argument(s) in `compile`: {sorted(kwargs)}")
-        self.optimizer = optimizers_mod.get(optimizer)
+        opt = optimizers_mod.get(optimizer)
         if loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        _validate_names(loss, metrics)
+        self.optimizer = opt
         self._compile_args = (loss, metrics, loss_weights)
         self._run_eagerly = run_eagerly
         self.compiled_loss = None

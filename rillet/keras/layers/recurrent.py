@@ -227,7 +227,6 @@ class Bidirectional(Layer):
         if merge_mode not in ("concat", "sum", "mul", "ave", None):
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be "
                              "one of {\"sum\", \"mul\", \"ave\", \"concat\", None}")
-        kwargs.setdefault("name", f"bidirectional_{layer.name}")
         super().__init__(**kwargs)
         config = layer.get_config()
         self.forward_layer = type(layer).from_config({**config,
