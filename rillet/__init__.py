@@ -127,3 +127,7 @@ from rillet import losses, nn
 from rillet.data import graph_iterator as _graph_iterator  # noqa: F401  (graph iterators)
 from rillet import keras, layers, metrics
 # --- end layers / keras / data ---
+
+# --- lead: contrib ---
+from rillet import contrib
+# --- end lead: contrib ---

@@ -52,13 +52,6 @@ def _scope(scope: str | None, default: str) -> Any:
     return get_default_graph().name_scope(scope or default)
 
 
-def _safe_div(num: Any, den: Any) -> Any:
-    """num / den, 0 where den == 0."""
-    pos = math_ops.greater(den, 0)
-    return math_ops.where_(pos, num / math_ops.where_(pos, den, math_ops.ones_like(den)),
-                           math_ops.zeros_like(num))
-
-
 def _check_weights(weights: Any, losses: Any) -> None:
     ws, ls = weights.shape, losses.shape
     if ws.ndims is None or ls.ndims is None or ws.ndims == 0:
@@ -95,7 +88,8 @@ def compute_weighted_loss(losses: Any, weights: Any = 1.0, scope: str | None = N
         else:
             loss = math_ops.reduce_sum(weighted)
             if reduction == Reduction.MEAN:
-                loss = _safe_div(loss, math_ops.reduce_sum(math_ops.ones_like(losses) * w))
+                total_weight = math_ops.reduce_sum(math_ops.ones_like(losses) * w)
+                loss = math_ops.div_no_nan(loss, total_weight)
             elif reduction == Reduction.SUM_BY_NONZERO_WEIGHTS:
                 if scalar_weight and weights != 0:
                     present = math_ops.cast(size(losses), dt)
@@ -103,9 +97,9 @@ def compute_weighted_loss(losses: Any, weights: Any = 1.0, scope: str | None = N
                     nz = math_ops.cast(math_ops.not_equal(w, 0), dt)
                     present = math_ops.reduce_sum(math_ops.ones_like(losses) * nz,
                                                   name="num_present")
-                loss = _safe_div(loss, present)
+                loss = math_ops.div_no_nan(loss, present)
             elif reduction == Reduction.SUM_OVER_BATCH_SIZE:
-                loss = _safe_div(loss, math_ops.cast(size(losses), dt))
+                loss = math_ops.div_no_nan(loss, math_ops.cast(size(losses), dt))
         loss = math_ops.cast(loss, in_dt)
         add_loss(loss, loss_collection)
         return loss

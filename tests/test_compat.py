@@ -51,3 +51,16 @@ def test_compat_v1_is_rillet():
     assert tf.compat.as_bytes("a") == b"a" and tf.compat.as_text(b"b") == "b"
     tf.compat.v1.disable_eager_execution()
     assert not tf.executing_eagerly()
+
+
+def test_contrib_names():
+    tf.reset_default_graph()
+    cell = tf.contrib.rnn.BasicLSTMCell(4)
+    x = tf.placeholder(tf.float32, [None, 3, 2])
+    outs, state = tf.contrib.rnn.static_rnn(cell, tf.unstack(x, 3, 1), dtype=tf.float32)
+    assert len(outs) == 3 and outs[0].shape.as_list() == [None, 4]
+    flat = tf.contrib.layers.flatten(tf.placeholder(tf.float32, [None, 2, 3]))
+    assert flat.shape.as_list() == [None, 6]
+    w = tf.get_variable("w", [3, 3], initializer=tf.contrib.layers.xavier_initializer())
+    assert w.shape.as_list() == [3, 3]
+    assert callable(tf.contrib.eager.implicit_value_and_gradients)

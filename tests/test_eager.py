@@ -383,3 +383,17 @@ def test_iterator_over_dataset(eager):
 def test_hooks_are_installed():
     assert context.eager_execute is rt.eager.eager_execute
     assert EagerTensor in registry.tensor_types
+
+
+def test_optimizers_run_eagerly(eager):
+    w = rt.Variable([1.0, -2.0])
+    rt.train.GradientDescentOptimizer(0.25).minimize(lambda: rt.reduce_sum(w * w),
+                                                     var_list=[w])
+    np.testing.assert_allclose(w.numpy(), [0.5, -1.0])
+    adam = rt.train.AdamOptimizer(0.1)
+    for _ in range(3):
+        with rt.GradientTape() as tape:
+            loss = rt.reduce_sum(w * w)
+        adam.apply_gradients(zip(tape.gradient(loss, [w]), [w]))
+    np.testing.assert_allclose(w.numpy(), [0.2, -0.7], atol=0.01)  # ~lr per Adam step
+    assert {s.name.split(":")[0] for s in adam.variables()} >= {"beta1_power", "beta2_power"}

@@ -4,6 +4,9 @@ inlining in graph mode, gradients through calls, and an MLP trained eagerly, wit
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -130,7 +133,12 @@ def test_methods_are_traced_per_instance(eager):
     a, b = Scale(2.0), Scale(3.0)
     x = rt.constant(1.0)
     assert a(x).numpy() == 2.0 and b(x).numpy() == 3.0 and a(x).numpy() == 2.0
+    assert a(x=x).numpy() == 2.0
     assert a.traces == 1 and b.traces == 1
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is None  # the traced method does not keep its instance alive
 
 
 def test_nested_functions_are_inlined(eager):
@@ -243,6 +251,7 @@ def test_variables_created_on_first_trace_only(eager):
         return x + rt.Variable(1.0)
 
     assert bad(rt.constant(1.0)).numpy() == 2.0
+    assert bad(rt.constant(2.0)).numpy() == 3.0  # the function keeps its variable alive
     with pytest.raises(ValueError, match="non-first call"):
         bad(rt.constant([1.0, 2.0]))
 

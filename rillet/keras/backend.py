@@ -109,8 +109,10 @@ def initialize_variables(session: Session, variables: list) -> None:
 
 
 def _is_graph_value(x: Any) -> bool:
-    return isinstance(x, Tensor) or (hasattr(x, "op") and getattr(x.op, "type", "")
-                                     == "VariableV2")
+    """A graph tensor or graph Variable (eager ones have ``numpy()``)."""
+    if hasattr(x, "numpy"):
+        return False
+    return isinstance(x, Tensor) or getattr(getattr(x, "op", None), "type", "") == "VariableV2"
 
 
 def batch_get_value(xs: list) -> list:
@@ -152,7 +154,7 @@ def set_value(x: Any, value: Any) -> None:
     batch_set_value([(x, value)])
 
 
-# --- the scratch graph for symbolic (functional) construction in eager mode ------------------------
+# --- the scratch graph for symbolic (functional) construction in eager mode ---------------
 _symbolic = threading.local()
 _SYMBOLIC_GRAPH: Graph | None = None
 

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from rillet import init_ops
-from rillet.ops import array_ops
 from rillet.init_ops import (
     Constant,
     GlorotNormal,
@@ -24,6 +23,8 @@ from rillet.init_ops import (
     lecun_normal,
     lecun_uniform,
 )
+from rillet.ops import array_ops
+
 
 class Orthogonal(Initializer):
     """A (semi-)orthogonal matrix times ``gain``, from the QR decomposition of a Gaussian

@@ -5,10 +5,28 @@ TF 1.x (``dense/kernel``, ``dense_1/kernel``, ``conv2d/bias``,
 from rillet.keras.engine.input_spec import InputSpec
 from rillet.layers.base import Layer
 from rillet.layers.layers import (
-    AveragePooling1D, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Conv2DTranspose,
-    Dense, Dropout, Flatten, MaxPooling1D, MaxPooling2D, average_pooling1d, average_pooling2d,
-    batch_normalization, conv1d, conv2d, conv2d_transpose, dense, dropout, flatten,
-    max_pooling1d, max_pooling2d,
+    AveragePooling1D,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPooling1D,
+    MaxPooling2D,
+    average_pooling1d,
+    average_pooling2d,
+    batch_normalization,
+    conv1d,
+    conv2d,
+    conv2d_transpose,
+    dense,
+    dropout,
+    flatten,
+    max_pooling1d,
+    max_pooling2d,
 )
 
 Convolution1D = Conv1D

@@ -18,6 +18,7 @@ import numpy as np
 
 from rillet import dtypes as _dt
 from rillet import init_ops
+from rillet.eager import nest
 from rillet.graph import get_default_graph
 from rillet.ops import array_ops, math_ops, nn_ops
 from rillet.ops._util import constant_value
@@ -44,38 +45,17 @@ class LSTMStateTuple(namedtuple("LSTMStateTuple", ("c", "h"))):
         return c.dtype
 
 
-# --- nested structures (tuples, lists, namedtuples such as LSTMStateTuple) --------------------
+# --- nested structures (tuples, lists, namedtuples such as LSTMStateTuple) -------------------
+flatten = nest.flatten
+pack_as = nest.pack_sequence_as
 
 
 def _is_seq(x: Any) -> bool:
     return isinstance(x, list | tuple)
 
 
-def flatten(structure: Any) -> list:
-    """Leaves of a nest of tuples/lists in order."""
-    if not _is_seq(structure):
-        return [structure]
-    out: list = []
-    for s in structure:
-        out.extend(flatten(s))
-    return out
-
-
-def pack_as(structure: Any, flat: list) -> Any:
-    """``structure`` rebuilt with the leaves of ``flat``."""
-    it = iter(flat)
-
-    def build(s: Any) -> Any:
-        if not _is_seq(s):
-            return next(it)
-        items = [build(x) for x in s]
-        if isinstance(s, list):
-            return items
-        return type(s)(*items) if hasattr(s, "_fields") else tuple(items)
-    return build(structure)
-
-
 def map_structure(fn: Callable, *structures: Any) -> Any:
+    """``fn`` applied leaf-wise across structures of the same nesting."""
     flats = [flatten(s) for s in structures]
     return pack_as(structures[0], [fn(*xs) for xs in zip(*flats)])
 

@@ -1,10 +1,11 @@
 """Neural-network ops (``rt.nn``): activations, softmax and cross-entropies, bias_add, dropout,
-l2 losses, in_top_k, moments, embedding lookups and the sampled losses (nce, sampled softmax).
+l2 losses, in_top_k and embedding lookups (sampled losses: ``loss_ops``; convolutions:
+``conv_ops``; pooling: ``pool_ops``; normalisation: ``norm_ops``).
 
 Kernels are numerically stable (no overflow for large logits): softmax and cross-entropies
-subtract the max before ``exp``, softplus is ``logaddexp(0, x)``, sigmoid is written through
-``tanh``. Gradients are rillet ops, so second derivatives work (the fused cross-entropy ops also
-differentiate their ``backprop`` output).
+subtract the max before ``exp``, softplus is ``logaddexp(0, x)``, the sigmoid inside
+``SoftplusGrad`` is ``(1 + tanh(x / 2)) / 2``. Gradients are rillet ops, so second derivatives
+work (the fused cross-entropy ops also differentiate their ``backprop`` output).
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ from rillet.graph import get_default_graph
 from rillet.ops import array_ops, math_ops, random_ops
 from rillet.ops._util import constant_value, same_as_input
 from rillet.ops.array_ops import shape, stop_gradient
-from rillet.ops.math_ops import (
-    abs as _abs,
-)
 from rillet.ops.math_ops import (
     cast,
     exp,
@@ -96,13 +94,16 @@ register("EluGrad", infer=_same_dtype_infer,
          grad=lambda op, gg: [apply_op("EluGrad", (gg, op.inputs[1])),
                               where_(op.inputs[1] < 0, gg * op.inputs[0],
                                      zeros_like(gg))])
-register("Selu", infer=_float_infer,
-         kernel=lambda xp, x: _SELU_SCALE * xp.where(x > 0, x, _SELU_ALPHA * xp.expm1(
-             xp.minimum(x, 0))).astype(x.dtype, copy=False),
+def _selu(xp: Any, x: Any) -> Any:
+    t = x.dtype.type
+    return t(_SELU_SCALE) * xp.where(x > 0, x, t(_SELU_ALPHA) * xp.expm1(xp.minimum(x, 0)))
+
+
+register("Selu", infer=_float_infer, kernel=_selu,
          grad=lambda op, g: [apply_op("SeluGrad", (g, op.outputs[0]))])
 register("SeluGrad", infer=_same_dtype_infer,
-         kernel=lambda xp, g, y: xp.where(y < 0, g * (y + _SELU_SCALE * _SELU_ALPHA),
-                                          g * _SELU_SCALE).astype(g.dtype, copy=False),
+         kernel=lambda xp, g, y: xp.where(y < 0, g * (y + g.dtype.type(_SELU_SCALE * _SELU_ALPHA)),
+                                          g * g.dtype.type(_SELU_SCALE)),
          grad=lambda op, gg: [apply_op("SeluGrad", (gg, op.inputs[1])),
                               where_(op.inputs[1] < 0, gg * op.inputs[0],
                                      zeros_like(gg))])
@@ -160,7 +161,7 @@ def softplus(features: Any, name: str | None = None) -> Any:
 def softsign(features: Any, name: str | None = None) -> Any:
     """features / (1 + |features|)."""
     x = _t(features)
-    return math_ops.divide(x, 1 + _abs(x), name=name)
+    return math_ops.divide(x, 1 + math_ops.abs(x), name=name)
 
 
 def swish(features: Any, beta: float = 1.0, name: str | None = None) -> Any:
@@ -385,10 +386,8 @@ def _sparse_xent_kernel(xp: Any, logits: Any, labels: Any) -> tuple:
     idx = labels[..., None].astype(np.int64)
     picked = xp.take_along_axis(shifted, idx, axis=-1)
     loss = (xp.log(s) - picked)[..., 0]
-    bp = e / s
-    onehot = xp.zeros_like(bp)
-    xp.put_along_axis(onehot, idx, 1, axis=-1)
-    return loss, bp - onehot
+    onehot = (xp.arange(c) == idx).astype(e.dtype)
+    return loss, e / s - onehot
 
 
 def _sparse_xent_grad(op: Any, g_loss: Any, g_bp: Any) -> list:

@@ -56,8 +56,8 @@ def _vars(ctx: Any, grad: Any, *names: str) -> list:
 
 
 def _scalar(x: Any) -> Any:
-    """A 0-d input as a NumPy scalar (keeps its dtype)."""
-    return np.asarray(x)[()]
+    """A 0-d input as a scalar of its dtype (NumPy); other array modules keep 0-d arrays."""
+    return x[()] if isinstance(x, np.ndarray) else x
 
 
 def _infer(n_hyper: int) -> Any:
@@ -95,10 +95,11 @@ def _apply(op_type: str, var: Any, slots: dict, inputs: tuple, attrs: dict | Non
 
 # --- gradient descent ----------------------------------------------------------------------
 def _gd_kernel(ctx: Any, grad: Any, lr: Any, *, var: str) -> None:
+    xp = ctx.xp
     (v,) = _vars(ctx, grad, var)
     (t,) = _scratch(ctx, 1, v)
-    np.multiply(grad, _scalar(lr), out=t)
-    np.subtract(v, t, out=v)
+    xp.multiply(grad, _scalar(lr), out=t)
+    xp.subtract(v, t, out=v)
 
 
 _register("ApplyGradientDescent", _gd_kernel, 1)
@@ -113,19 +114,20 @@ def apply_gradient_descent(var: Any, alpha: Any, delta: Any, use_locking: bool =
 # --- momentum ------------------------------------------------------------------------------
 def _momentum_kernel(ctx: Any, grad: Any, lr: Any, momentum: Any, *, var: str, accum: str,
                      use_nesterov: bool = False) -> None:
+    xp = ctx.xp
     v, a = _vars(ctx, grad, var, accum)
     lr, mu = _scalar(lr), _scalar(momentum)
     t1, t2 = _scratch(ctx, 2, v)
-    np.multiply(a, mu, out=a)          # accum = accum * momentum + grad
-    np.add(a, grad, out=a)
+    xp.multiply(a, mu, out=a)          # accum = accum * momentum + grad
+    xp.add(a, grad, out=a)
     if use_nesterov:                   # var -= grad * lr + accum * momentum * lr
-        np.multiply(grad, lr, out=t1)
-        np.multiply(a, mu, out=t2)
-        np.multiply(t2, lr, out=t2)
-        np.add(t1, t2, out=t1)
+        xp.multiply(grad, lr, out=t1)
+        xp.multiply(a, mu, out=t2)
+        xp.multiply(t2, lr, out=t2)
+        xp.add(t1, t2, out=t1)
     else:                              # var -= lr * accum
-        np.multiply(a, lr, out=t1)
-    np.subtract(v, t1, out=v)
+        xp.multiply(a, lr, out=t1)
+    xp.subtract(v, t1, out=v)
 
 
 _register("ApplyMomentum", _momentum_kernel, 2)
@@ -140,14 +142,15 @@ def apply_momentum(var: Any, accum: Any, lr: Any, grad: Any, momentum: Any,
 
 # --- adagrad -------------------------------------------------------------------------------
 def _adagrad_kernel(ctx: Any, grad: Any, lr: Any, *, var: str, accum: str) -> None:
+    xp = ctx.xp
     v, a = _vars(ctx, grad, var, accum)
     t1, t2 = _scratch(ctx, 2, v)
-    np.multiply(grad, grad, out=t1)    # accum += grad^2
-    np.add(a, t1, out=a)
-    np.sqrt(a, out=t2)                 # var -= grad * lr / sqrt(accum)
-    np.multiply(grad, _scalar(lr), out=t1)
-    np.divide(t1, t2, out=t1)
-    np.subtract(v, t1, out=v)
+    xp.multiply(grad, grad, out=t1)    # accum += grad^2
+    xp.add(a, t1, out=a)
+    xp.sqrt(a, out=t2)                 # var -= grad * lr / sqrt(accum)
+    xp.multiply(grad, _scalar(lr), out=t1)
+    xp.divide(t1, t2, out=t1)
+    xp.subtract(v, t1, out=v)
 
 
 _register("ApplyAdagrad", _adagrad_kernel, 1)
@@ -161,25 +164,26 @@ def apply_adagrad(var: Any, accum: Any, lr: Any, grad: Any, use_locking: bool = 
 # --- adadelta ------------------------------------------------------------------------------
 def _adadelta_kernel(ctx: Any, grad: Any, lr: Any, rho: Any, epsilon: Any, *, var: str,
                      accum: str, accum_update: str) -> None:
+    xp = ctx.xp
     v, a, au = _vars(ctx, grad, var, accum, accum_update)
     lr, rho, eps = _scalar(lr), _scalar(rho), _scalar(epsilon)
     t1, t2 = _scratch(ctx, 2, v)
-    np.multiply(a, rho, out=a)         # accum = accum * rho + grad^2 * (1 - rho)
-    np.multiply(grad, grad, out=t1)
-    np.multiply(t1, 1 - rho, out=t1)
-    np.add(a, t1, out=a)
-    np.add(au, eps, out=t1)            # update = sqrt(accum_update + eps) / sqrt(accum + eps)
-    np.sqrt(t1, out=t1)                #          * grad
-    np.add(a, eps, out=t2)
-    np.sqrt(t2, out=t2)
-    np.divide(t1, t2, out=t1)
-    np.multiply(t1, grad, out=t1)
-    np.multiply(au, rho, out=au)       # accum_update = accum_update * rho + update^2 * (1-rho)
-    np.multiply(t1, t1, out=t2)
-    np.multiply(t2, 1 - rho, out=t2)
-    np.add(au, t2, out=au)
-    np.multiply(t1, lr, out=t1)        # var -= update * lr
-    np.subtract(v, t1, out=v)
+    xp.multiply(a, rho, out=a)         # accum = accum * rho + grad^2 * (1 - rho)
+    xp.multiply(grad, grad, out=t1)
+    xp.multiply(t1, 1 - rho, out=t1)
+    xp.add(a, t1, out=a)
+    xp.add(au, eps, out=t1)            # update = sqrt(accum_update + eps) / sqrt(accum + eps)
+    xp.sqrt(t1, out=t1)                #          * grad
+    xp.add(a, eps, out=t2)
+    xp.sqrt(t2, out=t2)
+    xp.divide(t1, t2, out=t1)
+    xp.multiply(t1, grad, out=t1)
+    xp.multiply(au, rho, out=au)       # accum_update = accum_update * rho + update^2 * (1-rho)
+    xp.multiply(t1, t1, out=t2)
+    xp.multiply(t2, 1 - rho, out=t2)
+    xp.add(au, t2, out=au)
+    xp.multiply(t1, lr, out=t1)        # var -= update * lr
+    xp.subtract(v, t1, out=v)
 
 
 _register("ApplyAdadelta", _adadelta_kernel, 3)
@@ -194,20 +198,21 @@ def apply_adadelta(var: Any, accum: Any, accum_update: Any, lr: Any, rho: Any, e
 # --- RMSProp -------------------------------------------------------------------------------
 def _rmsprop_kernel(ctx: Any, grad: Any, lr: Any, rho: Any, momentum: Any, epsilon: Any, *,
                     var: str, ms: str, mom: str) -> None:
+    xp = ctx.xp
     v, s, m = _vars(ctx, grad, var, ms, mom)
     lr, rho, mu, eps = _scalar(lr), _scalar(rho), _scalar(momentum), _scalar(epsilon)
     t1, t2 = _scratch(ctx, 2, v)
-    np.multiply(grad, grad, out=t1)    # ms += (grad^2 - ms) * (1 - rho)
-    np.subtract(t1, s, out=t1)
-    np.multiply(t1, 1 - rho, out=t1)
-    np.add(s, t1, out=s)
-    np.add(s, eps, out=t2)             # mom = mom * momentum + grad * lr / sqrt(ms + eps)
-    np.sqrt(t2, out=t2)
-    np.multiply(grad, lr, out=t1)
-    np.divide(t1, t2, out=t1)
-    np.multiply(m, mu, out=m)
-    np.add(m, t1, out=m)
-    np.subtract(v, m, out=v)           # var -= mom
+    xp.multiply(grad, grad, out=t1)    # ms += (grad^2 - ms) * (1 - rho)
+    xp.subtract(t1, s, out=t1)
+    xp.multiply(t1, 1 - rho, out=t1)
+    xp.add(s, t1, out=s)
+    xp.add(s, eps, out=t2)             # mom = mom * momentum + grad * lr / sqrt(ms + eps)
+    xp.sqrt(t2, out=t2)
+    xp.multiply(grad, lr, out=t1)
+    xp.divide(t1, t2, out=t1)
+    xp.multiply(m, mu, out=m)
+    xp.add(m, t1, out=m)
+    xp.subtract(v, m, out=v)           # var -= mom
 
 
 _register("ApplyRMSProp", _rmsprop_kernel, 4)
@@ -215,25 +220,26 @@ _register("ApplyRMSProp", _rmsprop_kernel, 4)
 
 def _centered_rmsprop_kernel(ctx: Any, grad: Any, lr: Any, rho: Any, momentum: Any,
                              epsilon: Any, *, var: str, mg: str, ms: str, mom: str) -> None:
+    xp = ctx.xp
     v, g_avg, s, m = _vars(ctx, grad, var, mg, ms, mom)
     lr, rho, mu, eps = _scalar(lr), _scalar(rho), _scalar(momentum), _scalar(epsilon)
     t1, t2 = _scratch(ctx, 2, v)
-    np.multiply(grad, grad, out=t1)    # ms += (grad^2 - ms) * (1 - rho)
-    np.subtract(t1, s, out=t1)
-    np.multiply(t1, 1 - rho, out=t1)
-    np.add(s, t1, out=s)
-    np.subtract(grad, g_avg, out=t1)   # mg += (grad - mg) * (1 - rho)
-    np.multiply(t1, 1 - rho, out=t1)
-    np.add(g_avg, t1, out=g_avg)
-    np.multiply(g_avg, g_avg, out=t2)  # denom = ms - mg^2 + eps
-    np.subtract(s, t2, out=t2)
-    np.add(t2, eps, out=t2)
-    np.sqrt(t2, out=t2)                # mom = mom * momentum + grad * lr / sqrt(denom)
-    np.multiply(grad, lr, out=t1)
-    np.divide(t1, t2, out=t1)
-    np.multiply(m, mu, out=m)
-    np.add(m, t1, out=m)
-    np.subtract(v, m, out=v)           # var -= mom
+    xp.multiply(grad, grad, out=t1)    # ms += (grad^2 - ms) * (1 - rho)
+    xp.subtract(t1, s, out=t1)
+    xp.multiply(t1, 1 - rho, out=t1)
+    xp.add(s, t1, out=s)
+    xp.subtract(grad, g_avg, out=t1)   # mg += (grad - mg) * (1 - rho)
+    xp.multiply(t1, 1 - rho, out=t1)
+    xp.add(g_avg, t1, out=g_avg)
+    xp.multiply(g_avg, g_avg, out=t2)  # denom = ms - mg^2 + eps
+    xp.subtract(s, t2, out=t2)
+    xp.add(t2, eps, out=t2)
+    xp.sqrt(t2, out=t2)                # mom = mom * momentum + grad * lr / sqrt(denom)
+    xp.multiply(grad, lr, out=t1)
+    xp.divide(t1, t2, out=t1)
+    xp.multiply(m, mu, out=m)
+    xp.add(m, t1, out=m)
+    xp.subtract(v, m, out=v)           # var -= mom
 
 
 _register("ApplyCenteredRMSProp", _centered_rmsprop_kernel, 4)
@@ -256,22 +262,23 @@ def apply_centered_rms_prop(var: Any, mg: Any, ms: Any, mom: Any, lr: Any, rho: 
 # --- Adam / AdamW --------------------------------------------------------------------------
 def _adam_update(ctx: Any, grad: Any, v: Any, m: Any, vv: Any, lr: Any, b1p: Any, b2p: Any,
                  b1: Any, b2: Any, eps: Any) -> None:
+    xp = ctx.xp
     t1, t2 = _scratch(ctx, 2, v)
     lr, b1p, b2p = _scalar(lr), _scalar(b1p), _scalar(b2p)
     b1, b2, eps = _scalar(b1), _scalar(b2), _scalar(eps)
-    alpha = lr * np.sqrt(1 - b2p) / (1 - b1p)
-    np.subtract(grad, m, out=t1)       # m += (grad - m) * (1 - beta1)
-    np.multiply(t1, 1 - b1, out=t1)
-    np.add(m, t1, out=m)
-    np.multiply(grad, grad, out=t1)    # v += (grad^2 - v) * (1 - beta2)
-    np.subtract(t1, vv, out=t1)
-    np.multiply(t1, 1 - b2, out=t1)
-    np.add(vv, t1, out=vv)
-    np.sqrt(vv, out=t2)                # var -= m * alpha / (sqrt(v) + eps)
-    np.add(t2, eps, out=t2)
-    np.multiply(m, alpha, out=t1)
-    np.divide(t1, t2, out=t1)
-    np.subtract(v, t1, out=v)
+    alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
+    xp.subtract(grad, m, out=t1)       # m += (grad - m) * (1 - beta1)
+    xp.multiply(t1, 1 - b1, out=t1)
+    xp.add(m, t1, out=m)
+    xp.multiply(grad, grad, out=t1)    # v += (grad^2 - v) * (1 - beta2)
+    xp.subtract(t1, vv, out=t1)
+    xp.multiply(t1, 1 - b2, out=t1)
+    xp.add(vv, t1, out=vv)
+    xp.sqrt(vv, out=t2)                # var -= m * alpha / (sqrt(v) + eps)
+    xp.add(t2, eps, out=t2)
+    xp.multiply(m, alpha, out=t1)
+    xp.divide(t1, t2, out=t1)
+    xp.subtract(v, t1, out=v)
 
 
 def _adam_kernel(ctx: Any, grad: Any, lr: Any, beta1_power: Any, beta2_power: Any,
@@ -287,10 +294,11 @@ _register("ApplyAdam", _adam_kernel, 6)
 def _adamw_kernel(ctx: Any, grad: Any, lr: Any, beta1_power: Any, beta2_power: Any,
                   beta1: Any, beta2: Any, epsilon: Any, weight_decay: Any, *, var: str,
                   m: str, v: str) -> None:
+    xp = ctx.xp
     var_a, m_a, v_a = _vars(ctx, grad, var, m, v)
     (t1,) = _scratch(ctx, 1, var_a)
-    np.multiply(var_a, _scalar(weight_decay), out=t1)   # var -= weight_decay * var
-    np.subtract(var_a, t1, out=var_a)
+    xp.multiply(var_a, _scalar(weight_decay), out=t1)   # var -= weight_decay * var
+    xp.subtract(var_a, t1, out=var_a)
     _adam_update(ctx, grad, var_a, m_a, v_a, lr, beta1_power, beta2_power, beta1, beta2,
                  epsilon)
 
@@ -319,33 +327,34 @@ def apply_adamw(var: Any, m: Any, v: Any, beta1_power: Any, beta2_power: Any, lr
 # --- RAdam ---------------------------------------------------------------------------------
 def _radam_kernel(ctx: Any, grad: Any, lr: Any, step: Any, beta1: Any, beta2: Any,
                   epsilon: Any, *, var: str, m: str, v: str, sma_threshold: float) -> None:
+    xp = ctx.xp
     var_a, m_a, v_a = _vars(ctx, grad, var, m, v)
     t1, t2 = _scratch(ctx, 2, var_a)
     t = float(_scalar(step))
     b1, b2 = float(_scalar(beta1)), float(_scalar(beta2))
     lr, eps = float(_scalar(lr)), float(_scalar(epsilon))
     b1p, b2p = b1 ** t, b2 ** t
-    np.subtract(grad, m_a, out=t1)     # m += (grad - m) * (1 - beta1)
-    np.multiply(t1, 1 - b1, out=t1)
-    np.add(m_a, t1, out=m_a)
-    np.multiply(grad, grad, out=t1)    # v += (grad^2 - v) * (1 - beta2)
-    np.subtract(t1, v_a, out=t1)
-    np.multiply(t1, 1 - b2, out=t1)
-    np.add(v_a, t1, out=v_a)
+    xp.subtract(grad, m_a, out=t1)     # m += (grad - m) * (1 - beta1)
+    xp.multiply(t1, 1 - b1, out=t1)
+    xp.add(m_a, t1, out=m_a)
+    xp.multiply(grad, grad, out=t1)    # v += (grad^2 - v) * (1 - beta2)
+    xp.subtract(t1, v_a, out=t1)
+    xp.multiply(t1, 1 - b2, out=t1)
+    xp.add(v_a, t1, out=v_a)
     sma_inf = 2.0 / (1.0 - b2) - 1.0
     sma_t = sma_inf - 2.0 * t * b2p / (1.0 - b2p)
-    np.multiply(m_a, 1.0 / (1.0 - b1p), out=t1)        # m_hat
+    xp.multiply(m_a, 1.0 / (1.0 - b1p), out=t1)        # m_hat
     if sma_t >= sma_threshold:
         r_t = math.sqrt((sma_t - 4.0) / (sma_inf - 4.0) * (sma_t - 2.0) / (sma_inf - 2.0)
                         * sma_inf / sma_t)
-        np.multiply(v_a, 1.0 / (1.0 - b2p), out=t2)    # v_hat = sqrt(v / (1 - beta2^t))
-        np.sqrt(t2, out=t2)
-        np.add(t2, eps, out=t2)
-        np.divide(t1, t2, out=t1)
-        np.multiply(t1, lr * r_t, out=t1)
+        xp.multiply(v_a, 1.0 / (1.0 - b2p), out=t2)    # v_hat = sqrt(v / (1 - beta2^t))
+        xp.sqrt(t2, out=t2)
+        xp.add(t2, eps, out=t2)
+        xp.divide(t1, t2, out=t1)
+        xp.multiply(t1, lr * r_t, out=t1)
     else:
-        np.multiply(t1, lr, out=t1)
-    np.subtract(var_a, t1, out=var_a)
+        xp.multiply(t1, lr, out=t1)
+    xp.subtract(var_a, t1, out=var_a)
 
 
 _register("ApplyRAdam", _radam_kernel, 5)

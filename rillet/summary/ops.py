@@ -141,11 +141,11 @@ _INVALID_TAG_CHARS = re.compile(r"[^-/\w\.]")
 
 
 def _clean_tag(name: str | None) -> str | None:
-    """TF's ``clean_tag``: illegal characters become ``_`` and leading slashes are dropped."""
+    """TF's ``clean_tag``: illegal characters become ``_`` and leading slashes are dropped
+    (trailing ones too, which would otherwise make an absolute name scope)."""
     if name is None:
         return None
-    new = _INVALID_TAG_CHARS.sub("_", str(name)).lstrip("/")
-    return new
+    return _INVALID_TAG_CHARS.sub("_", str(name)).strip("/")
 
 
 @contextlib.contextmanager

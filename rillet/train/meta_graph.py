@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from rillet import context, errors, registry
 from rillet import dtypes as _dt
-from rillet import errors, registry
 from rillet.graph import Graph, GraphKeys, Operation, Tensor, get_default_graph
 from rillet.shapes import TensorShape
 
@@ -792,6 +792,10 @@ def export_meta_graph(filename: str | None = None, meta_info_def: dict | None = 
     """
     from rillet import __version__
 
+    if graph is None and context.executing_eagerly():
+        raise RuntimeError("Exporting/importing meta graphs is not supported when eager "
+                           "execution is enabled. No graph exists when eager execution is "
+                           "enabled.")
     graph = graph if graph is not None else get_default_graph()
     ops = graph.get_operations()
     scope = export_scope.rstrip("/") if export_scope else None
@@ -944,6 +948,10 @@ def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False,
     """Recreates a graph exported by ``export_meta_graph`` / ``Saver.save`` in the default
     graph, with its collections and ``Variable`` objects, and returns a ``Saver`` for it (None
     when the graph has no variables), so that ``saver.restore(sess, prefix)`` follows."""
+    if context.executing_eagerly():
+        raise RuntimeError("Exporting/importing meta graphs is not supported when eager "
+                           "execution is enabled. No graph exists when eager execution is "
+                           "enabled.")
     if isinstance(meta_graph_or_file, MetaGraphDef):
         meta = meta_graph_or_file
     elif isinstance(meta_graph_or_file, bytes | bytearray):

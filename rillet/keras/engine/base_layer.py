@@ -30,6 +30,10 @@ from rillet.shapes import TensorShape, as_shape
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input_dim", "weights",
                    "activity_regularizer", "autocast"}
 
+# Attributes that never hold sub-layers (skipped when looking for them).
+_NOT_LAYERS = frozenset({"_inbound_nodes", "_trainable_weights", "_non_trainable_weights",
+                         "_loss_fns", "_call_losses", "_updates", "_nodes", "_output_shapes"})
+
 # Output tensor -> (layer, node, index): how functional models find their layers.
 _HISTORY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -166,7 +170,7 @@ class Layer:
         """Layers held in attributes (directly or in lists/tuples/dicts), in order."""
         out: list[Layer] = []
         for key, v in self.__dict__.items():
-            if key == "_inbound_nodes":
+            if key in _NOT_LAYERS:
                 continue
             items = v.values() if isinstance(v, dict) else v if isinstance(v, list | tuple) \
                 else (v,)

@@ -112,8 +112,7 @@ class Trainer:
     def _get_runner(self, handler: DataHandler) -> tuple[Any, Any]:
         eager = context.executing_eagerly()
         mode = "eager" if eager else "graph"
-        if getattr(self, "_runner", None) is None or self._runner_mode != mode or \
-                (mode == "graph" and self._runner.graph is not self._graph_for_runner()):
+        if getattr(self, "_runner", None) is None or self._runner_mode != mode:
             self._runner = EagerRunner(self) if eager else GraphRunner(self)
             self._runner_mode = mode
         session = self._runner.prepare(handler.x_spec, handler.y_spec)
@@ -121,13 +120,6 @@ class Trainer:
             self._build_for(handler)
             self._finish_compile()
         return self._runner, session
-
-    def _graph_for_runner(self) -> Any:
-        from rillet.graph import get_default_graph
-        weights = self.weights
-        if weights and hasattr(weights[0], "graph"):
-            return weights[0].graph
-        return get_default_graph()
 
     def _build_for(self, handler: DataHandler) -> None:
         """Builds a deferred model by calling it on placeholders of the data's shapes, so the
@@ -316,8 +308,7 @@ class Trainer:
     def _predict_runner(self, handler: DataHandler) -> tuple[Any, Any]:
         eager = context.executing_eagerly()
         mode = "eager" if eager else "graph"
-        if getattr(self, "_runner", None) is None or self._runner_mode != mode or \
-                (mode == "graph" and self._runner.graph is not self._graph_for_runner()):
+        if getattr(self, "_runner", None) is None or self._runner_mode != mode:
             self._runner = EagerRunner(self) if eager else GraphRunner(self)
             self._runner_mode = mode
         return self._runner, self._runner.prepare(handler.x_spec, handler.y_spec)
