@@ -170,6 +170,7 @@ class Variable:
 
 
 install_operators(Variable)
+Variable.__array_priority__ = 100  # so ``ndarray * variable`` builds an op, as for Tensor
 Variable.__eq__ = lambda self, other: self is other  # type: ignore[method-assign]
 Variable.__hash__ = lambda self: id(self)  # type: ignore[method-assign]
 

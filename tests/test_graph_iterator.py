@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import rillet as rt
-from rillet.data import Dataset
+from rillet.data import Dataset, graph_iterator
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +92,9 @@ def test_one_shot_iterator_refuses_captured_placeholder():
 
 
 def test_graph_seed_makes_unseeded_shuffle_deterministic():
+    # Other tests may install their own resolver; rillet installs this one at import.
+    rt.data.set_seed_resolver(graph_iterator._resolve_seed)
+
     def order() -> list:
         with rt.Graph().as_default():
             rt.set_random_seed(7)

@@ -442,3 +442,21 @@ def test_metrics_objects_in_compile():
     buf = io.StringIO()
     print(logs, file=buf)
     assert "auc" in buf.getvalue()
+
+
+def test_sample_and_class_weights_scale_the_loss():
+    x, y = _toy(40)
+    model = _mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    probs = model.predict(x)
+    per_sample = -np.log(probs[np.arange(40), y])
+    w = np.where(np.arange(40) % 2 == 0, 2.0, 0.0)
+    loss = model.evaluate(x, y, sample_weight=w, batch_size=40, verbose=0)
+    assert loss == pytest.approx(np.mean(per_sample * w), rel=1e-5)
+    cw = {0: 0.0, 1: 1.0, 2: 3.0}
+    before = model.get_weights()
+    model.fit(x, y, class_weight=cw, batch_size=40, epochs=1, shuffle=False, verbose=0)
+    model.set_weights(before)
+    h = model.fit(x, y, class_weight=cw, batch_size=40, epochs=1, shuffle=False, verbose=0)
+    weights = np.array([cw[int(c)] for c in y])
+    assert h.history["loss"][0] == pytest.approx(np.mean(per_sample * weights), rel=1e-5)

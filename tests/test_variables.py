@@ -144,3 +144,12 @@ def test_seeded_initializers_are_reproducible():
     e = _init_value(tf.glorot_uniform_initializer(), [4, 4])
     f = _init_value(tf.glorot_uniform_initializer(), [4, 4])
     assert not np.array_equal(e, f)
+
+
+def test_numpy_array_on_the_left_builds_an_op():
+    v = tf.Variable([1.0, 2.0], name="v")
+    out = np.array([2.0, 3.0], np.float32) * v
+    assert isinstance(out, tf.Tensor)
+    sess = tf.Session()
+    sess.run(v.initializer)
+    np.testing.assert_array_equal(sess.run(out), [2.0, 6.0])

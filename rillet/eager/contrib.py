@@ -1,4 +1,8 @@
-"""TF 1.x ``tf.contrib.eager`` helpers built on ``GradientTape``."""
+"""TF 1.x ``tf.contrib.eager`` (``tfe``): this module is ``rt.contrib.eager``.
+
+Re-exports the eager API under TF's contrib names and adds the helpers built on
+``GradientTape``: ``implicit_gradients``, ``gradients_function``, ... and ``Iterator``.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,19 @@ import numpy as np
 
 from rillet import dtypes as _dt
 from rillet.eager import nest
+from rillet.eager.context import (  # noqa: F401  (tfe names)
+    enable_eager_execution,
+    executing_eagerly,
+    in_eager_mode,
+    in_graph_mode,
+    num_gpus,
+)
+from rillet.eager.function import TensorSpec, defun, function  # noqa: F401
 from rillet.eager.tape import GradientTape
 from rillet.eager.tensor import EagerTensor
+from rillet.eager.variables import EagerVariable  # noqa: F401
 from rillet.registry import convert_to_tensor
+from rillet.variables import Variable  # noqa: F401  (tfe.Variable)
 
 
 def implicit_value_and_gradients(f: Callable) -> Callable:

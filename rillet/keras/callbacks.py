@@ -482,10 +482,8 @@ class TensorBoard(Callback):
         self._step = 0
         if self.write_graph:
             weights = self.model.weights
-            graph = weights[0].graph if weights and hasattr(weights[0], "graph") and \
-                hasattr(weights[0].graph, "get_operations") else None
-            if graph is not None:
-                self._writer("train").add_graph(graph)
+            if weights and not hasattr(weights[0], "numpy"):  # graph mode: the model's graph
+                self._writer("train").add_graph(weights[0].graph)
 
     def _scalars(self, name: str, values: dict, step: int) -> None:
         from rillet.summary.protos import scalar_summary
