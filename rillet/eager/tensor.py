@@ -18,6 +18,7 @@ from rillet.graph import _operators, install_operators
 from rillet.shapes import TensorShape, as_shape
 
 CPU_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
+_new_shape = object.__new__
 
 
 class _Walk(threading.local):
@@ -114,7 +115,8 @@ class EagerTensor:
     def shape(self) -> TensorShape:
         s = self._shape
         if s is None:
-            s = self._shape = TensorShape(self._value.shape)
+            s = self._shape = _new_shape(TensorShape)
+            s._dims = self._value.shape  # a tuple of ints: no per-dimension conversion
         return s
 
     def get_shape(self) -> TensorShape:
