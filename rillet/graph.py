@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from rillet import context
 from rillet import dtypes as _dt
 from rillet.shapes import TensorShape, as_shape
 
@@ -305,6 +306,15 @@ class Graph:
     def name_scope(self, name: str | None) -> Iterator[str]:
         """Nested op-name prefix; reusing a scope name gives ``name_1``. Yields ``"a/b/"``."""
         old = self._name_stack
+        if context.executing_eagerly():
+            # Eager ops have no graph names: do not grow the name table in long eager loops.
+            self._name_stack = (name[:-1] if name and name.endswith("/") else
+                                (f"{old}/{name}" if old and name else name or ""))
+            try:
+                yield self._name_stack + "/" if self._name_stack else ""
+            finally:
+                self._name_stack = old
+            return
         if name is None or name == "":
             new = ""
         elif name.endswith("/"):

@@ -22,7 +22,7 @@ def numeric_and_symbolic(fn: Callable[..., Any], inputs: Sequence[np.ndarray],
     ``sum(fn(*xs) * P)`` for a fixed random projection ``P``. Inputs are fed as float64
     placeholders (integer arrays keep their dtype); with ``unknown_batch`` the placeholders'
     first dimension is None so gradients must handle unknown static shapes."""
-    inputs = [np.ascontiguousarray(x) for x in inputs]
+    inputs = [np.array(x, order="C") for x in inputs]  # contiguous copies (0-d stays 0-d)
     wrt = list(range(len(inputs))) if wrt is None else list(wrt)
     g = rt.Graph()
     with g.as_default():

@@ -19,15 +19,20 @@ from rillet.ops.control_flow_ops import group, no_op
 from rillet.registry import apply_op, convert_to_tensor
 from rillet.shapes import TensorShape, as_shape
 
-# Set by rillet.eager: the class used for Variables created while executing eagerly.
+# Set by rillet.eager: the class used for Variables created while executing eagerly, and a
+# predicate telling whether a ``function`` trace is in progress (variables created in its first
+# trace are eager variables, as in TF 2).
 eager_variable_class: Any = None
+trace_graph_hook: Any = None
 
 
 class Variable:
     """A tensor whose value persists across ``Session.run`` calls and can be assigned."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls is Variable and context.executing_eagerly() and eager_variable_class:
+        if cls is Variable and eager_variable_class and (
+                context.executing_eagerly() or (trace_graph_hook is not None
+                                                and trace_graph_hook())):
             return eager_variable_class(*args, **kwargs)
         return super().__new__(cls)
 

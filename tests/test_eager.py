@@ -397,3 +397,35 @@ def test_optimizers_run_eagerly(eager):
         adam.apply_gradients(zip(tape.gradient(loss, [w]), [w]))
     np.testing.assert_allclose(w.numpy(), [0.2, -0.7], atol=0.01)  # ~lr per Adam step
     assert {s.name.split(":")[0] for s in adam.variables()} >= {"beta1_power", "beta2_power"}
+
+
+def test_tf1_eager_tutorial_linear_regression(eager):
+    """TensorFlow-Examples' linear_regression_eager_api.py, with ``import rillet as tf``."""
+    tf = rt
+    tfe = tf.contrib.eager
+    train_x = [3.3, 4.4, 5.5, 6.71, 6.93, 4.168, 9.779, 6.182, 7.59, 2.167, 7.042, 10.791]
+    train_y = [1.7, 2.76, 2.09, 3.19, 1.694, 1.573, 3.366, 2.596, 2.53, 1.221, 2.827, 3.465]
+    n = len(train_x)
+    w = tfe.Variable(0.5)
+    b = tfe.Variable(-0.3)
+
+    def linear_regression(inputs):
+        return inputs * w + b
+
+    def mean_square_fn(model_fn, inputs, labels):
+        return tf.reduce_sum(tf.pow(model_fn(inputs) - labels, 2)) / (2 * n)
+
+    optimizer = tf.train.GradientDescentOptimizer(learning_rate=0.01)
+    grad = tfe.implicit_gradients(mean_square_fn)
+    cost = mean_square_fn(linear_regression, train_x, train_y)
+    first = float("{:.9f}".format(cost))  # noqa: UP032  (the tutorial's formatting)
+    for _ in range(200):
+        optimizer.apply_gradients(grad(linear_regression, train_x, train_y))
+    last = mean_square_fn(linear_regression, train_x, train_y).numpy()
+    xs, ys = np.array(train_x), np.array(train_y)
+    wv, bv = 0.5, -0.3
+    for _ in range(200):  # the same descent in NumPy
+        r = xs * wv + bv - ys
+        wv, bv = wv - 0.01 * (r * xs).sum() / n, bv - 0.01 * r.sum() / n
+    np.testing.assert_allclose([w.numpy(), b.numpy()], [wv, bv], rtol=1e-4)
+    assert last < first

@@ -312,13 +312,7 @@ def test_nested_tapes_in_graph_mode():
 
 
 # --- every op of the op tables: eager gradients == graph gradients --------------------------------
-# nn_ops._labels_like tests ``hasattr(labels, "op")``, so eager label tensors are converted to
-# new constants and lose their gradient (reported; use ``registry.is_tensor``).
-_KNOWN = {"sigmoid_xent", "weighted_xent"}
-CASES = [pytest.param(c, marks=pytest.mark.xfail(reason="nn_ops._labels_like drops eager "
-                                                 "label tensors", strict=False))
-         if c.name in _KNOWN else c
-         for c in op_table.covered_cases() + op_table_nn.covered_cases() if c.grad]
+CASES = [c for c in op_table.covered_cases() + op_table_nn.covered_cases() if c.grad]
 
 
 def _loss_fn(case, proj):

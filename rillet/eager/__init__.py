@@ -32,11 +32,21 @@ from rillet.eager.function import ConcreteFunction, Function, TensorSpec, defun,
 from rillet.eager.tape import GradientTape, UnconnectedGradients
 from rillet.eager.tensor import EagerTensor
 from rillet.eager.variables import EagerVariable, init_scope
+from rillet.eager.variables import trace_graphs as _trace_graphs
 from rillet.graph import Tensor as _Tensor
+from rillet.graph import get_default_graph as _get_default_graph
+
+
+def _in_trace_graph() -> bool:
+    return _get_default_graph() in _trace_graphs
+
 
 _context.eager_execute = eager_execute
 _registry.tensor_types = (_Tensor, EagerTensor)
 _variables.eager_variable_class = EagerVariable
+# For Variable.__new__ (if it consults it): True while rt.function traces into the default
+# graph, so variables created there are lifted out as eager variables (TF's init_scope).
+_variables.trace_graph_hook = _in_trace_graph
 
 Variable = _variables.Variable
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -34,19 +34,22 @@ def _sorted_keys(d: dict) -> list:
 
 def pack_sequence_as(structure: Any, flat: list) -> Any:
     """Rebuilds ``structure`` with the leaves replaced by ``flat`` (in ``flatten`` order)."""
-    it = iter(flat)
+    if not isinstance(structure, list | tuple | dict):
+        return flat[0]
+    return _build(structure, iter(flat))
 
-    def build(x: Any) -> Any:
-        if isinstance(x, dict):
-            vals = {k: build(x[k]) for k in _sorted_keys(x)}
-            return type(x)((k, vals[k]) for k in x) if type(x) is not dict else \
-                {k: vals[k] for k in x}
-        if isinstance(x, tuple) and hasattr(x, "_fields"):
-            return type(x)(*[build(v) for v in x])
-        if isinstance(x, list | tuple):
-            return type(x)(build(v) for v in x)
-        return next(it)
-    return build(structure)
+
+def _build(x: Any, it: Iterator) -> Any:
+    if isinstance(x, dict):
+        vals = {k: _build(x[k], it) for k in _sorted_keys(x)}
+        if type(x) is dict:
+            return {k: vals[k] for k in x}
+        return type(x)((k, vals[k]) for k in x)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*[_build(v, it) for v in x])
+    if isinstance(x, list | tuple):
+        return type(x)([_build(v, it) for v in x])
+    return next(it)
 
 
 def map_structure(fn: Callable[[Any], Any], structure: Any) -> Any:

@@ -3,9 +3,14 @@
 
 Kernels work in NHWC (NCHW inputs are transposed views). The forward pass and the filter
 gradient read patches through one strided view of the padded input (``as_strided``: no copy) and
-do ONE BLAS matmul on the patch matrix (im2col: the reshape of the view is the only copy). The
-input gradient is one matmul into patch space followed by a col2im sum that loops over the
-``kh * kw`` kernel offsets, each a whole-array strided add.
+multiply the patch matrix (im2col) with the filter in BLAS. The patch matrix is never
+materialised whole: it is copied block by block (a few MB of output positions at a time) into
+one reused buffer, and each block goes straight into the GEMM while it is still in cache, writing
+its rows of the output in place (``matmul(..., out=)``). This keeps the copy cheap and the big
+im2col allocation (and its page faults) out of every step. The input gradient is, for stride 1
+and enough input channels, the same blocked GEMM on the padded output gradient with the flipped
+filter (a "full" correlation); otherwise one matmul per block into patch space followed by a
+col2im sum over the ``kh * kw`` kernel offsets, each a strided add.
 
 Gradients are the backprop ops, whose own gradients are convolutions again (as in TensorFlow),
 so second derivatives work.
@@ -150,6 +155,69 @@ def patches(xp: Any, xpad: Any, kh: int, kw: int, oh: int, ow: int, sh: int, sw:
                       (s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]))
 
 
+# Bytes of patch matrix copied per block (im2col + GEMM): large enough for an efficient
+# GEMM, small enough that the block is still in cache when the GEMM reads it.
+_BLOCK_BYTES = 4 << 20
+
+
+def _blocks(n: int, oh: int, row_bytes: int) -> list[tuple[int, int, int, int]]:
+    """Blocks ``(n0, n1, h0, h1)`` of output positions (whole images where one fits in
+    ``_BLOCK_BYTES``, else row ranges of one image); ``row_bytes`` = patch bytes per output
+    row."""
+    per_image = max(oh * row_bytes, 1)
+    if per_image <= _BLOCK_BYTES:
+        step = max(1, _BLOCK_BYTES // per_image)
+        return [(i, min(n, i + step), 0, oh) for i in range(0, n, step)]
+    rows = max(1, _BLOCK_BYTES // max(row_bytes, 1))
+    return [(i, i + 1, h, min(oh, h + rows)) for i in range(n) for h in range(0, oh, rows)]
+
+
+def patch_matmul(xp: Any, cols: Any, w: Any) -> Any:
+    """``im2col(cols) @ w`` as [N, OH, OW, O]: ``cols`` is the patch view [N, OH, OW, ...]
+    (K values per position), ``w`` [K, O]. Blocked (see the module docstring)."""
+    n, oh, ow = cols.shape[:3]
+    k = w.shape[0]
+    out = xp.empty((n, oh, ow, w.shape[1]), dtype=xp.result_type(cols.dtype, w.dtype))
+    blocks = _blocks(n, oh, ow * k * cols.itemsize)
+    if len(blocks) <= 1:
+        xp.matmul(cols.reshape(n * oh * ow, k), w, out=out.reshape(n * oh * ow, -1))
+        return out
+    b0 = blocks[0]
+    buf = xp.empty(((b0[1] - b0[0]) * (b0[3] - b0[2]) * ow, k), dtype=cols.dtype)
+    for n0, n1, h0, h1 in blocks:
+        rows = (n1 - n0) * (h1 - h0) * ow
+        blk = buf[:rows]
+        xp.copyto(blk.reshape((n1 - n0, h1 - h0) + cols.shape[2:]), cols[n0:n1, h0:h1])
+        xp.matmul(blk, w, out=out[n0:n1, h0:h1].reshape(rows, -1))
+    return out
+
+
+def patch_matmul_t(xp: Any, cols: Any, g: Any) -> Any:
+    """``im2col(cols).T @ g`` as [K, O] (the filter gradient): ``cols`` the patch view
+    [N, OH, OW, ...], ``g`` [N, OH, OW, O]. Blocked; the blocks' products are summed."""
+    n, oh, ow = cols.shape[:3]
+    o = g.shape[-1]
+    k = int(np.prod(cols.shape[3:]))
+    blocks = _blocks(n, oh, ow * k * cols.itemsize)
+    if len(blocks) <= 1:
+        return cols.reshape(n * oh * ow, k).T @ g.reshape(-1, o)
+    b0 = blocks[0]
+    buf = xp.empty(((b0[1] - b0[0]) * (b0[3] - b0[2]) * ow, k), dtype=cols.dtype)
+    acc = tmp = None
+    for n0, n1, h0, h1 in blocks:
+        rows = (n1 - n0) * (h1 - h0) * ow
+        blk = buf[:rows]
+        xp.copyto(blk.reshape((n1 - n0, h1 - h0) + cols.shape[2:]), cols[n0:n1, h0:h1])
+        gb = g[n0:n1, h0:h1].reshape(rows, o)
+        if acc is None:
+            acc = blk.T @ gb
+            tmp = xp.empty_like(acc)
+        else:
+            xp.matmul(blk.T, gb, out=tmp)
+            acc += tmp
+    return acc
+
+
 def col2im(xp: Any, cols: Any, shape: tuple, pads: tuple, strides: tuple,
            dilations: tuple) -> Any:
     """Sums patch gradients cols [N, OH, OW, KH, KW, C] back into an NHWC array of ``shape``
@@ -162,10 +230,7 @@ def col2im(xp: Any, cols: Any, shape: tuple, pads: tuple, strides: tuple,
     hp = max(h + pt + pb, (oh - 1) * sh + (kh - 1) * dh + 1)
     wp = max(w + pl + pr, (ow - 1) * sw + (kw - 1) * dw + 1)
     out = xp.zeros((n, hp, wp, c), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i * dh:i * dh + (oh - 1) * sh + 1:sh,
-                j * dw:j * dw + (ow - 1) * sw + 1:sw, :] += cols[:, :, :, i, j, :]
+    _col2im_add(cols, out, strides, dilations)
     return out[:, pt:pt + h, pl:pl + w, :]
 
 
@@ -242,8 +307,8 @@ def _conv2d_kernel(xp: Any, x: Any, f: Any, *, strides: tuple, padding: Any,
     geo = Geometry(h, w, kh, kw, strides, dilations, padding)
     cols = patches(xp, pad_hw(xp, x, geo.ph, geo.pw), kh, kw, geo.oh, geo.ow, *strides,
                    *dilations)
-    out = cols.reshape(n * geo.oh * geo.ow, kh * kw * c) @ f.reshape(kh * kw * c, o)
-    return from_nhwc(xp, out.reshape(n, geo.oh, geo.ow, o), data_format)
+    out = patch_matmul(xp, cols, f.reshape(kh * kw * c, o))
+    return from_nhwc(xp, out, data_format)
 
 
 def _backprop_input_infer(op: Any) -> tuple:
@@ -269,13 +334,52 @@ def _conv2d_backprop_input_kernel(xp: Any, sizes: Any, f: Any, g: Any, *, stride
     kh, kw, _, o = f.shape
     geo = Geometry(h, w, kh, kw, strides, dilations, padding)
     _check_out(g, n, geo, o)
-    if tuple(strides) == (1, 1):
+    if tuple(strides) == (1, 1) and c >= _FULL_CORRELATION_MIN_C:
         dx = _full_correlation(xp, g, f, (h, w), geo, dilations)
     else:
-        dcols = g.reshape(-1, o) @ f.reshape(kh * kw * c, o).T
-        dx = col2im(xp, dcols.reshape(n, geo.oh, geo.ow, kh, kw, c), shape,
-                    (geo.ph, geo.pw), strides, dilations)
+        dx = _col2im_backprop(xp, g, f, shape, geo, strides, dilations)
     return from_nhwc(xp, dx, data_format)
+
+
+# Input channels from which the stride-1 input gradient is a full correlation (a GEMM with C
+# output columns); with fewer the GEMM is too thin and col2im is faster (C=1: about 9x).
+_FULL_CORRELATION_MIN_C = 16
+
+
+def _col2im_backprop(xp: Any, g: Any, f: Any, shape: list, geo: Geometry, strides: tuple,
+                     dilations: tuple) -> Any:
+    """Input gradient via patch space: per block of images, one GEMM ``g @ f.T`` into a reused
+    patch buffer, summed back into the padded input gradient (col2im)."""
+    n, h, w, c = shape
+    kh, kw, _, o = f.shape
+    oh, ow = geo.oh, geo.ow
+    ft = f.reshape(kh * kw * c, o).T
+    (pt, pb), (pl, pr) = geo.ph, geo.pw
+    sh, sw = strides
+    dh, dw = dilations
+    hp = max(h + pt + pb, (oh - 1) * sh + (kh - 1) * dh + 1)
+    wp = max(w + pl + pr, (ow - 1) * sw + (kw - 1) * dw + 1)
+    out = xp.zeros((n, hp, wp, c), dtype=xp.result_type(g.dtype, f.dtype))
+    per_image = oh * ow * kh * kw * c * g.itemsize
+    step = max(1, _BLOCK_BYTES // max(per_image, 1))
+    buf = xp.empty((min(step, n) * oh * ow, kh * kw * c), dtype=out.dtype)
+    for n0 in range(0, n, step):
+        n1 = min(n, n0 + step)
+        blk = buf[:(n1 - n0) * oh * ow]
+        xp.matmul(g[n0:n1].reshape(-1, o), ft, out=blk)
+        _col2im_add(blk.reshape(n1 - n0, oh, ow, kh, kw, c), out[n0:n1], strides, dilations)
+    return out[:, pt:pt + h, pl:pl + w, :]
+
+
+def _col2im_add(cols: Any, out: Any, strides: tuple, dilations: tuple) -> None:
+    """Adds patch gradients cols [N, OH, OW, KH, KW, C] into the padded NHWC ``out``."""
+    _, oh, ow, kh, kw, _ = cols.shape
+    sh, sw = strides
+    dh, dw = dilations
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i * dh:i * dh + (oh - 1) * sh + 1:sh,
+                j * dw:j * dw + (ow - 1) * sw + 1:sw, :] += cols[:, :, :, i, j, :]
 
 
 def _full_correlation(xp: Any, g: Any, f: Any, hw: tuple, geo: Geometry,
@@ -295,10 +399,9 @@ def _full_correlation(xp: Any, g: Any, f: Any, hw: tuple, geo: Geometry,
                  enumerate(pads))
     gp = pad_hw(xp, g[:, crop[0], crop[1], :], (max(pads[0][0], 0), max(pads[0][1], 0)),
                 (max(pads[1][0], 0), max(pads[1][1], 0)))
-    ff = xp.transpose(f[::-1, ::-1], (0, 1, 3, 2))  # [kh, kw, O, C]
+    ff = xp.ascontiguousarray(xp.transpose(f[::-1, ::-1], (0, 1, 3, 2)))  # [kh, kw, O, C]
     cols = patches(xp, gp, kh, kw, hw[0], hw[1], 1, 1, dh, dw)
-    out = cols.reshape(n * hw[0] * hw[1], kh * kw * o) @ ff.reshape(kh * kw * o, c)
-    return out.reshape(n, hw[0], hw[1], c)
+    return patch_matmul(xp, cols, ff.reshape(kh * kw * o, c))
 
 
 def _check_out(g: Any, n: int, geo: Geometry, o: int) -> None:
@@ -330,8 +433,7 @@ def _conv2d_backprop_filter_kernel(xp: Any, x: Any, sizes: Any, g: Any, *, strid
     _check_out(g, n, geo, o)
     cols = patches(xp, pad_hw(xp, x, geo.ph, geo.pw), kh, kw, geo.oh, geo.ow, *strides,
                    *dilations)
-    df = cols.reshape(-1, kh * kw * c).T @ g.reshape(-1, o)
-    return df.reshape(kh, kw, c, o)
+    return patch_matmul_t(xp, cols, g).reshape(kh, kw, c, o)
 
 
 def _conv2d_grad(op: Any, g: Any) -> list:

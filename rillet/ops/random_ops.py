@@ -4,6 +4,7 @@ Session gives new numbers."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,12 @@ DEFAULT_GRAPH_SEED = 87654321
 
 
 def set_random_seed(seed: int | None) -> None:
-    """Sets the graph-level seed of the default graph."""
+    """Sets the graph-level seed of the default graph (and restarts eager random streams, so
+    re-seeding replays eager random numbers as TF does)."""
     get_default_graph().seed = seed
+    eager = sys.modules.get("rillet.eager.execute")
+    if eager is not None:
+        eager.ctx.reset_random()
 
 
 def get_seed(op_seed: int | None) -> tuple[int, int]:
