@@ -15,8 +15,6 @@ import argparse
 import os
 import time
 
-import numpy as np
-
 import rillet as tf
 from rillet.examples.tutorials.mnist import input_data
 
@@ -39,7 +37,7 @@ def build_model(learning_rate: float = 1e-3, seed: int = 0) -> dict:
         b = tf.Variable(tf.constant(0.1, shape=[n_out]), name="biases")
         with tf.name_scope("Wx_plus_b"):
             pre = tf.matmul(inputs, w) + b
-        tf.summary.histogram("weights", w, collections=["histograms"])
+        tf.summary.histogram("weights_histogram", w, collections=["histograms"])
         return act(pre) if act is not None else pre
 
     with tf.name_scope("Model"):
@@ -59,32 +57,19 @@ def build_model(learning_rate: float = 1e-3, seed: int = 0) -> dict:
         with tf.name_scope("Evaluation"):
             correct = tf.equal(tf.argmax(y, 1), tf.argmax(y_, 1))
             accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
-        tf.summary.scalar("loss", loss)
-        tf.summary.scalar("accuracy", accuracy)
-        summary_op = tf.summary.merge_all()  # the two scalars, every 100 steps
+    # Outside the scopes: tags "loss" and "accuracy" (inside "Training", "loss" would clash
+    # with the "Loss" scope -- names are case-insensitive, as in TF -- and become "loss_1").
+    tf.summary.scalar("loss", loss)
+    tf.summary.scalar("accuracy", accuracy)
+    summary_op = tf.summary.merge_all()  # the two scalars, every 100 steps
     return {"x": x, "y_": y_, "loss": loss, "accuracy": accuracy, "train_step": train_step,
             "summary_op": summary_op, "global_step": global_step,
             "histograms": tf.summary.merge_all("histograms"),
             "images": tf.summary.merge_all("images")}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--logdir", default="./logs/mnist_tensorboard")
-    p.add_argument("--data-dir", default=_SHARED if os.path.isdir(_SHARED) else "MNIST_data/",
-                   help="directory with the four MNIST .gz files (default: %(default)s)")
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--summary-every", type=int, default=100)
-    p.add_argument("--save-every", type=int, default=5000)
-    p.add_argument("--max-seconds", type=float, default=None,
-                   help="stop training after this many seconds (then evaluate and save)")
-    p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints")
-    p.add_argument("--quiet", action="store_true")
-    args = p.parse_args(argv)
-
-    mnist = input_data.read_data_sets(args.data_dir, one_hot=True)
-    tf.reset_default_graph()
+def train(args: argparse.Namespace, mnist: object) -> dict:
+    """Builds the graph (in the default graph), trains, evaluates and saves."""
     m = build_model()
     saver = tf.train.Saver(max_to_keep=3)
     os.makedirs(args.logdir, exist_ok=True)
@@ -132,6 +117,26 @@ def main(argv: list[str] | None = None) -> dict:
             "logdir": args.logdir, "seconds": elapsed}
 
 
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--logdir", default="./logs/mnist_tensorboard")
+    p.add_argument("--data-dir", default=_SHARED if os.path.isdir(_SHARED) else "MNIST_data/",
+                   help="directory with the four MNIST .gz files (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--summary-every", type=int, default=100)
+    p.add_argument("--save-every", type=int, default=5000)
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="stop training after this many seconds (then evaluate and save)")
+    p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+
+    mnist = input_data.read_data_sets(args.data_dir, one_hot=True)
+    with tf.Graph().as_default():
+        result = train(args, mnist)
+    return result
+
+
 if __name__ == "__main__":
-    np.set_printoptions(precision=4)
     main()

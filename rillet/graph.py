@@ -466,6 +466,11 @@ class Graph:
     def clear_collection(self, name: str) -> None:
         self._collections.pop(name, None)
 
+    def as_graph_def(self, from_version: int | None = None, add_shapes: bool = False) -> Any:
+        """A serializable ``GraphDef`` of this graph (see ``rillet.train.meta_graph``)."""
+        from rillet.train.meta_graph import as_graph_def
+        return as_graph_def(self, from_version, add_shapes)
+
     @property
     def version(self) -> int:
         return len(self._ops)

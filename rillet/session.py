@@ -197,6 +197,11 @@ class Session:
         finally:
             stack.remove(self)
 
+    @property
+    def graph_def(self) -> Any:
+        """``sess.graph.as_graph_def()``."""
+        return self.graph.as_graph_def()
+
     def list_devices(self) -> list:
         return [_Device("/job:localhost/replica:0/task:0/device:CPU:0", "CPU")]
 

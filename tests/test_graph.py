@@ -197,3 +197,17 @@ def test_placeholder_with_default():
     sess = tf.Session()
     np.testing.assert_array_equal(sess.run(x), [1, 2])
     np.testing.assert_array_equal(sess.run(x, {x: [5.0]}), [5])
+
+
+def test_big_zeros_are_a_fill_not_a_constant():
+    z = tf.zeros([100, 100])
+    assert z.op.type == "Fill" and z.shape.as_list() == [100, 100]
+    assert tf.zeros([3]).op.type == "Const"
+    assert tf.Session().run(tf.reduce_sum(tf.ones([50, 50]))) == 2500
+
+
+def test_graph_def_of_graph_and_session():
+    tf.constant(1.0, name="c")
+    gd = tf.get_default_graph().as_graph_def()
+    assert [n.name for n in gd.node] == ["c"]
+    assert [n.name for n in tf.Session().graph_def.node] == ["c"]

@@ -370,6 +370,8 @@ def test_graph_def_goes_to_tensorboard(tmp_path: Path) -> None:
         with rt.name_scope("a"):
             rt.add(rt.constant(1.0), 2.0, name="sum")
         gd = g.as_graph_def()
+        with rt.Session() as sess:
+            assert [n.name for n in sess.graph_def.node] == [n.name for n in gd.node]
     assert isinstance(gd, rt.GraphDef) and len(gd) == len(g.get_operations())
     proto = gd.to_proto()
     assert [n.name for n in proto.node] == [op.name for op in g.get_operations()]

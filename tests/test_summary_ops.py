@@ -260,3 +260,26 @@ def test_eager_summaries_with_eager_tensors(tmp_path: Any) -> None:
     acc = _acc(logdir)
     assert [e.value for e in acc.Scalars("sum")] == [0.0, 4.0, 8.0]
     assert len(acc.Histograms("w")) == 3
+
+
+def test_mnist_tensorboard_example_runs(tmp_path: Any) -> None:
+    data = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+    if not os.path.isdir(data):
+        pytest.skip("MNIST files not available")
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+    try:
+        import mnist_tensorboard
+    finally:
+        sys.path.pop(0)
+    logdir = str(tmp_path / "run")
+    out = mnist_tensorboard.main(["--steps", "120", "--logdir", logdir, "--data-dir", data,
+                                  "--quiet"])
+    again = mnist_tensorboard.main(["--steps", "150", "--logdir", logdir, "--data-dir", data,
+                                    "--quiet"])  # resumes from step 120
+    assert out["steps"] == 120 and again["steps"] == 150
+    assert rt.train.latest_checkpoint(logdir).endswith("model.ckpt-150")
+    assert out["test_accuracy"] > 0.8
+    acc = _acc(logdir)
+    assert [e.step for e in acc.Scalars("loss")] == [0, 100, 120, 150]
+    assert "Model/Layer1/weights_histogram" in acc.Tags()["histograms"]
+    assert {"MNIST_Input/x", "Model/Layer1/Wx_plus_b/MatMul"} <= {n.name for n in acc.Graph().node}

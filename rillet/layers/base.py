@@ -13,6 +13,7 @@ from typing import Any
 
 from rillet import context
 from rillet.graph import GraphKeys, get_default_graph
+from rillet.keras import regularizers
 from rillet.keras.engine import nest
 from rillet.keras.engine.base_layer import Layer as KerasLayer
 from rillet.keras.engine.base_layer import snake_case
@@ -55,12 +56,16 @@ class Layer(KerasLayer):
     def add_weight(self, name: str, shape: Any = (), dtype: Any = None, initializer: Any = None,
                    regularizer: Any = None, trainable: bool = True, constraint: Any = None,
                    **kwargs: Any) -> Any:
+        if context.executing_eagerly():
+            return super().add_weight(name, shape, dtype, initializer, regularizer, trainable,
+                                      constraint)
         var = super().add_weight(name, shape, dtype, initializer, None, trainable, constraint)
-        if regularizer is not None and not context.executing_eagerly():
+        regularizer = regularizers.get(regularizer)
+        if regularizer is not None:
             with get_default_graph().name_scope(f"{var.op.name}/Regularizer/"):
                 loss = regularizer(var)
             get_default_graph().add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
-            self._call_losses.append(loss)
+            self._loss_fns.append(lambda: loss)
         return var
 
     def add_update(self, updates: Any, inputs: Any = None) -> None:

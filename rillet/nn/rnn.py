@@ -14,7 +14,8 @@ from typing import Any
 
 from rillet import dtypes as _dt
 from rillet.graph import get_default_graph
-from rillet.nn.rnn_cell import RNNCell, flatten, map_structure, pack_as
+from rillet.nn import rnn_fused
+from rillet.nn.rnn_cell import LSTMStateTuple, RNNCell, flatten, map_structure, pack_as
 from rillet.ops import array_ops, math_ops
 from rillet.registry import convert_to_tensor
 from rillet.variables import VariableScope, variable_scope
@@ -130,6 +131,10 @@ def dynamic_rnn(cell: RNNCell, inputs: Any, sequence_length: Any = None,
     with _scope(scope, "rnn") as vs:
         state = _initial_state(cell, initial_state, dtype, _batch_size(flat_in[0], b_axis))
         seq = _seq_length(sequence_length)
+        layers = rnn_fused.fusable_layers(cell) if seq is None and len(flat_in) == 1 \
+            and rnn_fused.supported_dtype(flat_in[0].dtype) else None
+        if layers is not None:
+            return _fused_lstm(cell, layers, flat_in[0], state, time_major)
         per_input = [array_ops.unstack(x, steps, axis=t_axis) for x in flat_in]
         outputs = []
         for t in range(steps):
@@ -141,6 +146,45 @@ def dynamic_rnn(cell: RNNCell, inputs: Any, sequence_length: Any = None,
         flat_out = [array_ops.stack([flatten(o)[k] for o in outputs], axis=t_axis)
                     for k in range(len(flatten(outputs[0])))]
         return pack_as(outputs[0], flat_out), state
+
+
+def _cell_scope(cell: RNNCell, dtype: Any) -> Any:
+    """What ``RNNCell.__call__`` does before ``call``: capture the cell's variable scope (same
+    names as the unrolled graph) and enter it, reusing the variables once built."""
+    if cell._scope is None:
+        cell._capture_scope(None)
+    if cell._dtype is None:
+        cell._dtype = dtype
+    return variable_scope(cell._scope, reuse=True if cell.built else cell._reuse)
+
+
+def _fused_layer(cell: RNNCell, x: Any, state: Any, time_major: bool) -> tuple:
+    with _cell_scope(cell, x.dtype):
+        if not cell.built:
+            cell.build(x.shape)
+            cell.built = True
+        c0, h0 = state
+        out, c, h = rnn_fused.lstm_sequence(
+            x, convert_to_tensor(cell._kernel), convert_to_tensor(cell._bias),
+            convert_to_tensor(c0), convert_to_tensor(h0), cell._forget_bias, time_major)
+    return out, LSTMStateTuple(c, h)
+
+
+def _fused_lstm(cell: RNNCell, layers: list, x: Any, state: Any, time_major: bool) -> tuple:
+    """dynamic_rnn of an LSTM cell (or a MultiRNNCell stack of them) as one fused op per
+    layer (``rnn_fused``): the variables are those the unrolled graph creates."""
+    if len(layers) == 1 and layers[0] is cell:
+        return _fused_layer(cell, x, state, time_major)
+    with _cell_scope(cell, x.dtype):
+        if not cell.built:
+            cell.build(x.shape)
+            cell.built = True
+        cur, new_states = x, []
+        for i, layer in enumerate(layers):
+            with variable_scope(f"cell_{i}"):
+                cur, st = _fused_layer(layer, cur, state[i], time_major)
+            new_states.append(st)
+    return cur, tuple(new_states)
 
 
 def _reverse_time(x: Any, lengths: Any, t_axis: int, b_axis: int) -> Any:

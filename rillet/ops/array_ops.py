@@ -203,9 +203,13 @@ def _filled(shape: Any, dtype: Any, v: int, name: str | None) -> Any:
         dims = dims.as_list() if isinstance(dims, TensorShape) else dims
         dims = [int(d) for d in np.reshape(np.asarray(dims, dtype=np.int64), [-1])] \
             if np.ndim(dims) else [int(dims)]
-        return constant(np.full(dims, v, dtype=dtype.np), dtype, name=name or
-                        ("zeros" if v == 0 else "ones"))
-    return fill(shape, np.array(v, dtype=dtype.np), name=name)
+        if int(np.prod(dims)) <= 1000:
+            return constant(np.full(dims, v, dtype=dtype.np), dtype, name=name or
+                            ("zeros" if v == 0 else "ones"))
+        # Like TF: big constant fills are a Fill op, so graphs (and .meta files) stay small.
+        shape = np.asarray(dims, dtype=np.int32)
+    return fill(shape, np.array(v, dtype=dtype.np), name=name or
+                ("zeros" if v == 0 else "ones"))
 
 
 def zeros(shape: Any, dtype: Any = _dt.float32, name: str | None = None) -> Any:

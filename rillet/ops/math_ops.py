@@ -280,8 +280,16 @@ def _require_float_or_int(op: Any) -> tuple:
 
 
 def _sigmoid_kernel(xp: Any, x: Any) -> Any:
-    e = xp.exp(-xp.abs(x))  # in (0, 1]: no overflow for any x
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    """``1 / (1 + exp(-x))`` in place in one buffer (4 passes, one ``exp``): as accurate as
+    the two-branch form everywhere; where ``exp(-x)`` overflows (x < -88.7 in float32) the
+    result is 0 instead of a subnormal. float16 is computed in float32 (its exp overflows at
+    x < -11, where the sigmoid is still representable)."""
+    dt = x.dtype
+    t = xp.negative(x, out=xp.empty(x.shape, np.float32 if dt == np.float16 else dt))
+    xp.exp(t, out=t)
+    t += 1
+    xp.reciprocal(t, out=t)
+    return t.astype(dt, copy=False)
 
 
 # erf: piecewise Chebyshev interpolants of erf(x)/x (|x| < 1, in x**2) and of

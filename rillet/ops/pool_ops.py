@@ -84,10 +84,16 @@ def _first_max_masks(xp: Any, x: Any, y: Any, geo: Geometry, ksize: tuple,
     """Yields (offset index, mask [N, OH, OW, C]) where the offset holds the window's first
     maximum."""
     xpad = pad_hw(xp, x, geo.ph, geo.pw, _lowest(x.dtype))
-    taken = xp.zeros(y.shape, dtype=bool)
+    last = ksize[0] * ksize[1] - 1
+    taken = None
     for k, v in enumerate(_views(xpad, geo, *ksize, strides)):
-        m = (v == y) & ~taken
-        taken |= m
+        m = v == y
+        if taken is None:
+            taken = m.copy() if k < last else None
+        else:
+            m = xp.greater(m, taken, out=m)  # m & ~taken (bools)
+            if k < last:
+                taken |= m
         yield k, m
 
 
@@ -96,10 +102,17 @@ def _max_pool_grad_kernel(xp: Any, x: Any, y: Any, g: Any, *, ksize: tuple, stri
     x, y, g = (nhwc(xp, a, data_format) for a in (x, y, g))
     geo = _geometry(x, ksize, strides, padding)
     n, h, w, c = x.shape
-    dx = xp.zeros((n, h + sum(geo.ph), w + sum(geo.pw), c), dtype=g.dtype)
+    hp, wp = h + sum(geo.ph), w + sum(geo.pw)
+    (kh, kw), (sh, sw) = ksize, strides
+    disjoint = sh >= kh and sw >= kw  # each input is in at most one window
+    tiled = disjoint and sh == kh and sw == kw and hp == geo.oh * kh and wp == geo.ow * kw
+    dx = (xp.empty if tiled else xp.zeros)((n, hp, wp, c), dtype=g.dtype)
     views = list(_views(dx, geo, *ksize, strides))
     for k, m in _first_max_masks(xp, x, y, geo, ksize, strides):
-        views[k] += g * m
+        if disjoint:  # every view of dx is written by one offset only: write, don't add
+            xp.multiply(g, m, out=views[k])
+        else:
+            views[k] += g * m
     dx = dx[:, geo.ph[0]:geo.ph[0] + h, geo.pw[0]:geo.pw[0] + w, :]
     return from_nhwc(xp, dx, data_format)
 

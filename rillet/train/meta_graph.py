@@ -433,14 +433,6 @@ def as_graph_def(graph: Graph | None = None, from_version: int | None = None,
     return GraphDef(NodeDef.from_op(op, clear_devices) for op in graph.get_operations())
 
 
-def _graph_as_graph_def(self: Graph, from_version: int | None = None,
-                        add_shapes: bool = False) -> GraphDef:
-    """TF's ``Graph.as_graph_def()``: a serializable :class:`GraphDef` of this graph."""
-    return as_graph_def(self, from_version, add_shapes)
-
-
-if not hasattr(Graph, "as_graph_def"):  # the lead may move this into rillet/graph.py
-    Graph.as_graph_def = _graph_as_graph_def  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------
