@@ -7,22 +7,45 @@ alike. Reported: median seconds per epoch with min-max, samples/s, and the overh
 
     python benchmarks/fit_overhead.py                        # MLP 784-500-100-10, batch 100
     python benchmarks/fit_overhead.py --hidden 32 --rounds 7 # tiny model: overhead-dominated
+    python benchmarks/fit_overhead.py --threads 0            # BLAS default threads (noisier)
     python benchmarks/fit_overhead.py --json /tmp/fit.json
+
+``--threads N`` (default 1) caps the BLAS thread pools before NumPy loads: on a shared machine
+multi-threaded BLAS timings vary by several times between runs and hide a few-percent effect.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
-import numpy as np
 
-import rillet as rt
-from rillet import keras
+def _cap_threads(argv: list[str]) -> int:
+    """Reads ``--threads`` early: BLAS reads these variables when NumPy is imported."""
+    n = 1
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            n = int(argv[i + 1])
+        elif a.startswith("--threads="):
+            n = int(a.split("=", 1)[1])
+    if n > 0:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(n)
+    return n
+
+
+_THREADS = _cap_threads(sys.argv)
+
+import numpy as np  # noqa: E402
+
+import rillet as rt  # noqa: E402
+from rillet import keras  # noqa: E402
 
 
 def _data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -115,13 +138,15 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=10000)
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (0: library default)")
     p.add_argument("--json", default=None, help="also write the result here")
     args = p.parse_args()
     res = run(args.hidden, args.samples, args.batch, args.rounds)
     res["machine"] = {"python": platform.python_version(), "numpy": np.__version__,
-                      "processor": platform.processor() or platform.machine()}
+                      "processor": platform.processor() or platform.machine(),
+                      "cpus": os.cpu_count(), "blas_threads": _THREADS or "default"}
     print(f"{res['model']}, {res['samples']} samples, batch {res['batch']}, "
-          f"{res['rounds']} alternating rounds")
+          f"{res['rounds']} alternating rounds, BLAS threads: {_THREADS or 'default'}")
     for name, s in res["seconds_per_epoch"].items():
         print(f"  {name:14s} {s['median']:.3f} s/epoch (min {s['min']:.3f}, max {s['max']:.3f})"
               f"  {res['samples_per_s'][name]:,.0f} samples/s")

@@ -2,7 +2,8 @@
 test accuracy and write TensorBoard logs to logs/demo.
 
 MNIST is used when its files are present (../shared/data/mnist or the rillet cache): one epoch
-on a 6,000-image subset. Otherwise scikit-learn's bundled 8x8 digits with a smaller CNN.
+over the 60,000 training images (stopped early after --max-seconds), tested on the 10,000.
+Otherwise scikit-learn's bundled 8x8 digits with a smaller CNN.
 
     python examples/demo.py
     python examples/demo.py --max-seconds 60 --subset 3000
@@ -44,8 +45,8 @@ def load(subset: int, test_size: int) -> tuple[str, tuple, tuple, keras.Model]:
     if path is not None:
         (xt, yt), (xs, ys) = mnist.load_data(path)
         model = build_model()
-        name = f"MNIST ({subset} training images, {test_size} test images)"
         xt, yt, xs, ys = xt[:subset], yt[:subset], xs[:test_size], ys[:test_size]
+        name = f"MNIST ({len(xt)} training images, {len(xs)} test images)"
     else:
         (xt, yt), (xs, ys) = digits.load_data(test_fraction=0.2, seed=0)
         L = keras.layers
@@ -65,10 +66,10 @@ def load(subset: int, test_size: int) -> tuple[str, tuple, tuple, keras.Model]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--subset", type=int, default=6000)
-    p.add_argument("--test-size", type=int, default=2000)
+    p.add_argument("--subset", type=int, default=60000)
+    p.add_argument("--test-size", type=int, default=10000)
     p.add_argument("--epochs", type=int, default=None, help="default: 1 (MNIST), 15 (digits)")
-    p.add_argument("--max-seconds", type=float, default=150.0)
+    p.add_argument("--max-seconds", type=float, default=120.0)
     p.add_argument("--logdir", default=os.path.join(_REPO, "logs", "demo"))
     args = p.parse_args()
     name, (xt, yt), (xs, ys), model = load(args.subset, args.test_size)

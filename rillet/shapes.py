@@ -34,6 +34,17 @@ class Dimension:
         return "?" if self.value is None else str(self.value)
 
 
+class KnownDim(int):
+    """A known dimension as returned by ``shape[i]``: a plain int that also has TF 1.x
+    ``Dimension``'s ``.value`` (``x.get_shape()[1].value``). Unknown dimensions are None."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> int:
+        return int(self)
+
+
 def _dim(d: Any) -> int | None:
     if d is None:
         return None
@@ -142,7 +153,8 @@ class TensorShape:
             return TensorShape(None) if isinstance(key, slice) else None
         if isinstance(key, slice):
             return TensorShape(self._dims[key])
-        return self._dims[key]
+        d = self._dims[key]
+        return d if d is None else KnownDim(d)
 
     def __eq__(self, other: object) -> bool:
         try:

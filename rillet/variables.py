@@ -47,7 +47,8 @@ class Variable:
         trainable = True if trainable is None else bool(trainable)
         g = get_default_graph()
         absolute = name is not None and name.endswith("/")
-        with g.name_scope(name if absolute else (name or "Variable")) as scope:
+        with g.control_dependencies(None), \
+                g.name_scope(name if absolute else (name or "Variable")) as scope:
             op_name = scope[:-1]
             if absolute:  # get_variable: the exact name is reserved for the variable op
                 g._names_in_use[op_name.lower()] = g._names_in_use.get(op_name.lower(), 0) + 1
@@ -338,6 +339,8 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
     ``get_variable`` return existing variables."""
     g = get_default_graph()
     parent = get_variable_scope()
+    counts = g.__dict__.setdefault("_var_scope_counts", {})
+    saved_counts = dict(counts) if isinstance(name_or_scope, VariableScope) else None
     if isinstance(name_or_scope, VariableScope):
         full, ns = name_or_scope.name, name_or_scope.original_name_scope
         base = name_or_scope
@@ -346,7 +349,6 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
         if name_or_scope is None:
             if default_name is None:
                 raise TypeError("If default_name is None then name_or_scope is required")
-            counts = g.__dict__.setdefault("_var_scope_counts", {})
             key = (parent.name + "/" if parent.name else "") + default_name
             n = counts.get(key, 0)
             counts[key] = n + 1
@@ -372,6 +374,14 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
             yield scope
         finally:
             g._var_scope = old
+            # TF: leaving a scope resets the default-name counters of its sub-scopes, so
+            # re-entering ``net`` names its first layer ``net/dense`` again (and reuse works).
+            if saved_counts is not None:
+                counts.clear()
+                counts.update(saved_counts)
+            else:
+                for k in [k for k in counts if k.startswith(full + "/")]:
+                    del counts[k]
 
 
 def get_variable(name: str, shape: Any = None, dtype: Any = None, initializer: Any = None,

@@ -19,6 +19,7 @@ import numpy as np
 from op_table import Case, F, I, K
 
 import rillet as rt
+from rillet.nn import rnn_fused
 from rillet.ops import conv_ops, loss_ops, nn_ops, norm_ops, pool_ops
 
 
@@ -200,8 +201,45 @@ def _fbn_grad(train: bool, df: str) -> Callable:
     return fn
 
 
+def _lstm_seq_ref(time_major: bool) -> Callable:
+    """NumPy LSTM over a sequence (gates i, j, f, o; forget bias 0.5): (outputs, c, h)."""
+    def ref(x: np.ndarray, w: np.ndarray, b: np.ndarray, c: np.ndarray,
+            h: np.ndarray) -> tuple:
+        xs = _f64(x) if time_major else _f64(x).transpose(1, 0, 2)
+        c, h, n, outs = _f64(c), _f64(h), h.shape[1], []
+        for xt in xs:
+            z = np.concatenate([xt, h], 1) @ _f64(w) + _f64(b)
+            i, j, f, o = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
+            c = _sig(f + 0.5) * c + _sig(i) * np.tanh(j)
+            h = _sig(o) * np.tanh(c)
+            outs.append(h)
+        out = np.stack(outs, 0 if time_major else 1)
+        return _like(out, x), _like(c, x), _like(h, x)
+    return ref
+
+
+def _lstm_seq(time_major: bool) -> Callable:
+    def fn(x: Any, w: Any, b: Any, c: Any, h: Any) -> tuple:
+        return rnn_fused.lstm_sequence(x, w, b, c, h, 0.5, time_major)
+    return fn
+
+
+def _lstm_seq_grad(time_major: bool) -> Callable:
+    def fn(*args: Any) -> Any:
+        out, c, h = _lstm_seq(time_major)(*args)
+        return rt.reduce_sum(out * out, 0 if time_major else 1) + rt.sin(c) + 2.0 * h
+    return fn
+
+
 X34 = F((3, 4), -3, 3)
 NN: list[Case] = [
+    # The fused LSTM layer dynamic_rnn builds for LSTM cells (x [B, T, D] or [T, B, D]).
+    _nn("lstm_sequence", _lstm_seq(False), _lstm_seq_ref(False),
+        [F((2, 3, 2)), F((5, 12), -1, 1), F((12,)), F((2, 3)), F((2, 3))], (0, 1, 2, 3, 4),
+        grad_fn=_lstm_seq_grad(False)),
+    _nn("lstm_sequence_time_major", _lstm_seq(True), _lstm_seq_ref(True),
+        [F((3, 2, 2)), F((5, 12), -1, 1), F((12,)), F((2, 3)), F((2, 3))], (0, 1, 2, 3, 4),
+        grad_fn=_lstm_seq_grad(True), unknown=False),
     _nn("relu", rt.nn.relu, lambda x: np.maximum(x, 0), [F(away=0.0)], scalar=True),
     _nn("relu6", rt.nn.relu6, lambda x: np.clip(x, 0, 6),
         [K(np.array([[-7.0, -1.5, 0.5], [3.0, 5.5, 7.5]]))]),

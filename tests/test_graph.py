@@ -211,3 +211,26 @@ def test_graph_def_of_graph_and_session():
     gd = tf.get_default_graph().as_graph_def()
     assert [n.name for n in gd.node] == ["c"]
     assert [n.name for n in tf.Session().graph_def.node] == ["c"]
+
+
+def test_shape_items_have_tf1_dimension_value():
+    x = tf.placeholder(tf.float32, [None, 5])
+    assert x.get_shape()[1].value == 5 and x.shape[1] == 5 and int(x.shape[1]) == 5
+    assert x.shape[0] is None
+
+
+def test_where_with_shapeless_condition_keeps_value_shape():
+    c = tf.placeholder(tf.bool)
+    a = tf.placeholder(tf.float32, [None, 6])
+    assert tf.where(c, a, a).shape.as_list() == [None, 6]
+
+
+def test_graph_seed_zero_is_deterministic():
+    def draw():
+        g = tf.Graph()
+        with g.as_default():
+            tf.set_random_seed(0)
+            r = tf.random_normal([3])
+            with tf.Session(graph=g) as s:
+                return s.run(r)
+    np.testing.assert_array_equal(draw(), draw())

@@ -153,3 +153,26 @@ def test_numpy_array_on_the_left_builds_an_op():
     sess = tf.Session()
     sess.run(v.initializer)
     np.testing.assert_array_equal(sess.run(out), [2.0, 6.0])
+
+
+def test_reentering_a_named_scope_restarts_default_names():
+    x = tf.placeholder(tf.float32, [None, 4])
+    with tf.variable_scope("net"):
+        with tf.variable_scope(None, default_name="dense"):
+            a = tf.get_variable("k", [4, 2])
+    with tf.variable_scope("net", reuse=True):
+        with tf.variable_scope(None, default_name="dense"):
+            b = tf.get_variable("k", [4, 2])
+    assert a is b and a.name == "net/dense/k:0"
+    del x
+
+
+def test_variables_created_under_control_dependencies_initialize_without_them():
+    p = tf.placeholder(tf.float32)
+    dep = tf.identity(p)
+    with tf.control_dependencies([dep]):
+        w = tf.get_variable("w", [2], initializer=tf.zeros_initializer())
+        v = tf.Variable(lambda: tf.ones([2]), name="v")
+    sess = tf.Session()
+    sess.run(tf.global_variables_initializer())  # needs no feed for p
+    np.testing.assert_array_equal(sess.run(w + v), [1.0, 1.0])

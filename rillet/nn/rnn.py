@@ -31,14 +31,7 @@ def _scope(scope: Any, default: str) -> Iterator[VariableScope]:
     scope names its cell ``basic_lstm_cell`` again (reuse=True then shares variables, and
     without reuse TF's "Variable ... already exists" error is raised)."""
     with variable_scope(scope if scope is not None else default) as vs:
-        try:
-            yield vs
-        finally:
-            if not isinstance(scope, VariableScope):
-                counts = getattr(get_default_graph(), "_var_scope_counts", None)
-                if counts:
-                    for k in [k for k in counts if k.startswith(vs.name + "/")]:
-                        del counts[k]
+        yield vs
 
 
 def _check_cell(cell: Any, name: str = "cell") -> None:

@@ -413,7 +413,12 @@ def _select_infer(op: Any) -> tuple:
     if x.dtype is not y.dtype:
         raise TypeError(f"Input 'e' of 'Select' Op has type {y.dtype.name} that does not "
                         f"match type {x.dtype.name} of argument 't'")
-    return x.dtype, broadcast_shapes(broadcast_shapes(c.shape, x.shape), y.shape)
+    xy = broadcast_shapes(x.shape, y.shape)
+    if c.shape.ndims is None:
+        # TF 1.x's Select: a condition of unknown rank (e.g. a shapeless bool placeholder)
+        # picks elements, the output has the shape of x and y.
+        return x.dtype, xy
+    return x.dtype, broadcast_shapes(c.shape, xy)
 
 
 def _select_grad(op: Any, g: Any) -> list:

@@ -33,7 +33,9 @@ def get_seed(op_seed: int | None) -> tuple[int, int]:
     """(seed, seed2) for a new random op, following TensorFlow: 0, 0 means nondeterministic."""
     g = get_default_graph()
     if g.seed is not None:
-        return int(g.seed), int(op_seed if op_seed is not None else len(g._ops))
+        seeds = int(g.seed), int(op_seed if op_seed is not None else len(g._ops))
+        # (0, 0) means "nondeterministic" to the kernels; TF maps it to (0, 2**31 - 1).
+        return seeds if seeds != (0, 0) else (0, 2**31 - 1)
     if op_seed is not None:
         return DEFAULT_GRAPH_SEED, int(op_seed)
     return 0, 0
