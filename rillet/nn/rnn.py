@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from rillet import dtypes as _dt
-from rillet.graph import get_default_graph
 from rillet.nn import rnn_fused
 from rillet.nn.rnn_cell import LSTMStateTuple, RNNCell, flatten, map_structure, pack_as
 from rillet.ops import array_ops, math_ops
