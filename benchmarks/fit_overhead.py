@@ -102,10 +102,15 @@ def _fit_loop(hidden: list[int], x: np.ndarray, y: np.ndarray,
     return epoch
 
 
-def _time(fn: Callable[[], None]) -> float:
-    t = time.perf_counter()
+def _time(fn: Callable[[], None]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    t, c = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
+
+
+def _stats(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def run(hidden: list[int], samples: int, batch: int, rounds: int) -> dict:
@@ -115,20 +120,26 @@ def run(hidden: list[int], samples: int, batch: int, rounds: int) -> dict:
                   "fit": _fit_loop(hidden, x, y, batch)}
     for fn in contenders.values():  # warm-up: plans, first-call costs
         fn()
-    times: dict[str, list[float]] = {k: [] for k in contenders}
+    wall: dict[str, list[float]] = {k: [] for k in contenders}
+    cpu: dict[str, list[float]] = {k: [] for k in contenders}
     for r in range(rounds):
         order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
         for name in order:
-            times[name].append(_time(contenders[name]))
-    med = {k: statistics.median(v) for k, v in times.items()}
+            w, c = _time(contenders[name])
+            wall[name].append(w)
+            cpu[name].append(c)
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
     return {
         "model": f"MLP 784-{'-'.join(map(str, hidden))}-10", "samples": samples,
         "batch": batch, "rounds": rounds, "steps_per_epoch": -(-samples // batch),
-        "seconds_per_epoch": {k: {"median": med[k], "min": min(v), "max": max(v)}
-                              for k, v in times.items()},
+        "wall_seconds_per_epoch": {k: _stats(v) for k, v in wall.items()},
+        "cpu_seconds_per_epoch": {k: _stats(v) for k, v in cpu.items()},
         "samples_per_s": {k: samples / med[k] for k in med},
-        "fit_overhead_vs_session_run": med["fit"] / med["session_run"] - 1,
-        "fit_overhead_vs_make_callable": med["fit"] / med["make_callable"] - 1,
+        "fit_overhead_wall": {"vs_session_run": med["fit"] / med["session_run"] - 1,
+                              "vs_make_callable": med["fit"] / med["make_callable"] - 1},
+        "fit_overhead_cpu": {"vs_session_run": cmed["fit"] / cmed["session_run"] - 1,
+                             "vs_make_callable": cmed["fit"] / cmed["make_callable"] - 1},
     }
 
 
@@ -147,11 +158,14 @@ def main() -> None:
                       "cpus": os.cpu_count(), "blas_threads": _THREADS or "default"}
     print(f"{res['model']}, {res['samples']} samples, batch {res['batch']}, "
           f"{res['rounds']} alternating rounds, BLAS threads: {_THREADS or 'default'}")
-    for name, s in res["seconds_per_epoch"].items():
-        print(f"  {name:14s} {s['median']:.3f} s/epoch (min {s['min']:.3f}, max {s['max']:.3f})"
-              f"  {res['samples_per_s'][name]:,.0f} samples/s")
-    print(f"  fit overhead: {100 * res['fit_overhead_vs_session_run']:+.1f}% vs Session.run, "
-          f"{100 * res['fit_overhead_vs_make_callable']:+.1f}% vs make_callable")
+    for clock in ("wall", "cpu"):
+        print(f"  {clock} seconds per epoch: median (min-max)")
+        for name, st in res[f"{clock}_seconds_per_epoch"].items():
+            extra = f"  {res['samples_per_s'][name]:,.0f} samples/s" if clock == "wall" else ""
+            print(f"    {name:14s} {st['median']:.3f} ({st['min']:.3f}-{st['max']:.3f}){extra}")
+        o = res[f"fit_overhead_{clock}"]
+        print(f"    fit overhead ({clock}): {100 * o['vs_session_run']:+.1f}% vs Session.run, "
+              f"{100 * o['vs_make_callable']:+.1f}% vs make_callable")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=2)

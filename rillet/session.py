@@ -20,6 +20,7 @@ import numpy as np
 from rillet import dtypes as _dt
 from rillet import errors, registry
 from rillet.graph import Graph, Operation, Tensor, get_default_graph
+from rillet.ops import _parallel
 from rillet.shapes import TensorShape
 
 _DEBUG = os.environ.get("RILLET_DEBUG", "") not in ("", "0")
@@ -105,7 +106,7 @@ class RunContext:
 
 class _Plan:
     __slots__ = ("steps", "nslots", "feed_slots", "feed_info", "fetch_slots", "fetch_copy",
-                 "ops")
+                 "ops", "blas")
 
     def __init__(self) -> None:
         self.steps: list = []
@@ -115,6 +116,7 @@ class _Plan:
         self.fetch_slots: list[int | None] = []
         self.fetch_copy: list[bool] = []
         self.ops: list[Operation] = []
+        self.blas = False
 
 
 # --- fetch structures ---------------------------------------------------------------------
@@ -322,6 +324,7 @@ class Session:
         plan.steps = [(k, first, kw, tuple(ins), tuple(outs), op, needs_ctx, tuple(frees[i]))
                       for i, (k, first, kw, ins, outs, op, needs_ctx) in enumerate(raw_steps)]
         plan.ops = order
+        plan.blas = any(op.type in _parallel.BLAS_OPS for op in order)
         if self._config.log_device_placement:
             for op in order:
                 dev = op.device or "/job:localhost/replica:0/task:0/device:CPU:0"
@@ -378,6 +381,11 @@ class Session:
             vals[plan.feed_slots[tid]] = self._convert_feed(t, v)
         ctx = self._ctx.fork()
         step = None
+        # Plans with BLAS-heavy kernels run with OpenBLAS on one thread and rillet's own
+        # intra-op threads (rillet/ops/_parallel.py: robust on busy machines).
+        blas = plan.blas and _parallel.num_threads() > 1
+        if blas:
+            _parallel.blas_enter()
         try:
             for step in plan.steps:
                 kernel, first, kw, ins, outs, op, needs_ctx, frees = step
@@ -402,6 +410,9 @@ class Session:
                 errors.InvalidArgumentError
             raise cls(None, op, f"{type(e).__name__}: {e}\n\t [[node {op.name} (op: "
                       f"{op.type}) defined at {op.where()} ]]") from e
+        finally:
+            if blas:
+                _parallel.blas_exit()
         out = []
         for s, copy in zip(plan.fetch_slots, plan.fetch_copy):
             if s is None:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rillet import dtypes as _dt
+from rillet.ops import _parallel
 from rillet.registry import apply_op, register
 from rillet.shapes import TensorShape
 
@@ -41,6 +42,11 @@ def _sigmoid_(a: Any) -> None:
     np.exp(a, out=a)
     a += 1
     np.reciprocal(a, out=a)
+
+
+def _matmul(xp: Any, a: Any, b: Any, out: Any = None) -> Any:
+    """A big GEMM: on NumPy split over rillet's intra-op threads."""
+    return _parallel.matmul(a, b, out) if xp is np else xp.matmul(a, b, out=out)
 
 
 def _time_major(x: Any, time_major: bool) -> Any:
@@ -63,7 +69,7 @@ def _lstm_seq_kernel(xp: Any, x: Any, w: Any, b: Any, c0: Any, h0: Any, *, forge
     hs[0] = h0
     cs[0] = c0
     zx = gates.reshape(steps * batch, 4 * n)
-    xp.matmul(xt.reshape(steps * batch, depth), wx, out=zx)  # all steps' input projections
+    _matmul(xp, xt.reshape(steps * batch, depth), wx, zx)  # all steps' input projections
     zx += b
     fb = dt.type(forget_bias)
     tmp = xp.empty((batch, n), dtype=dt)
@@ -135,8 +141,8 @@ def _lstm_seq_grad_kernel(xp: Any, x: Any, w: Any, cs: Any, gates: Any, co: Any,
     dz2 = dz.reshape(steps * batch, 4 * n)
     dw = xp.empty(w.shape, dtype=dt)
     xt = xp.ascontiguousarray(_time_major(x, time_major)).reshape(steps * batch, depth)
-    xp.matmul(xt.T, dz2, out=dw[:depth])
-    xp.matmul(hs[:steps].reshape(steps * batch, n).T, dz2, out=dw[depth:])
+    _matmul(xp, xt.T, dz2, dw[:depth])
+    _matmul(xp, hs[:steps].reshape(steps * batch, n).T, dz2, dw[depth:])
     db = xp.ones(steps * batch, dtype=dt) @ dz2
     return dz, dw, db, dc, dh_next
 
@@ -144,7 +150,7 @@ def _lstm_seq_grad_kernel(xp: Any, x: Any, w: Any, cs: Any, gates: Any, co: Any,
 def _lstm_seq_input_grad_kernel(xp: Any, dz: Any, w: Any, *, time_major: bool) -> Any:
     steps, batch, n4 = dz.shape
     depth = w.shape[0] - n4 // 4
-    dx = (dz.reshape(steps * batch, n4) @ w[:depth].T).reshape(steps, batch, depth)
+    dx = _matmul(xp, dz.reshape(steps * batch, n4), w[:depth].T).reshape(steps, batch, depth)
     return dx if time_major else dx.transpose(1, 0, 2)
 
 

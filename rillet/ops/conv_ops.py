@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from rillet import dtypes as _dt
+from rillet.ops import _parallel
 from rillet.ops._util import check_same_dtype, shape_from_tensor
 from rillet.ops.array_ops import expand_dims, squeeze
 from rillet.ops.array_ops import shape as _shape
@@ -172,49 +173,97 @@ def _blocks(n: int, oh: int, row_bytes: int) -> list[tuple[int, int, int, int]]:
     return [(i, i + 1, h, min(oh, h + rows)) for i in range(n) for h in range(0, oh, rows)]
 
 
+def _threads(xp: Any) -> int | None:
+    """Intra-op threads for the block loops: rillet's pool on NumPy, one thread otherwise."""
+    return None if xp is np else 1
+
+
+def _copy_block(xp: Any, buf: Any, cols: Any, blk: tuple) -> Any:
+    """Copies the patches of block ``(n0, n1, h0, h1)`` into ``buf``: a [rows, K] matrix."""
+    n0, n1, h0, h1 = blk
+    rows = (n1 - n0) * (h1 - h0) * cols.shape[2]
+    b = buf[:rows]
+    xp.copyto(b.reshape((n1 - n0, h1 - h0) + cols.shape[2:]), cols[n0:n1, h0:h1])
+    return b
+
+
 def patch_matmul(xp: Any, cols: Any, w: Any) -> Any:
     """``im2col(cols) @ w`` as [N, OH, OW, O]: ``cols`` is the patch view [N, OH, OW, ...]
-    (K values per position), ``w`` [K, O]. Blocked (see the module docstring)."""
+    (K values per position), ``w`` [K, O]. Blocked (see the module docstring); the blocks run
+    on rillet's intra-op threads, each with its own patch buffer."""
     n, oh, ow = cols.shape[:3]
     k = w.shape[0]
     out = xp.empty((n, oh, ow, w.shape[1]), dtype=xp.result_type(cols.dtype, w.dtype))
     blocks = _blocks(n, oh, ow * k * cols.itemsize)
     if len(blocks) <= 1:
-        xp.matmul(cols.reshape(n * oh * ow, k), w, out=out.reshape(n * oh * ow, -1))
+        a = cols.reshape(n * oh * ow, k)
+        if xp is np:
+            return _parallel.matmul(a, w).reshape(out.shape)
+        xp.matmul(a, w, out=out.reshape(n * oh * ow, -1))
         return out
     b0 = blocks[0]
-    buf = xp.empty(((b0[1] - b0[0]) * (b0[3] - b0[2]) * ow, k), dtype=cols.dtype)
-    for n0, n1, h0, h1 in blocks:
-        rows = (n1 - n0) * (h1 - h0) * ow
-        blk = buf[:rows]
-        xp.copyto(blk.reshape((n1 - n0, h1 - h0) + cols.shape[2:]), cols[n0:n1, h0:h1])
-        xp.matmul(blk, w, out=out[n0:n1, h0:h1].reshape(rows, -1))
+    size = ((b0[1] - b0[0]) * (b0[3] - b0[2]) * ow, k)
+    bufs: dict = {}
+
+    def run(i: int, wid: int) -> None:
+        buf = bufs.get(wid)
+        if buf is None:
+            buf = bufs[wid] = xp.empty(size, dtype=cols.dtype)
+        n0, n1, h0, h1 = blocks[i]
+        a = _copy_block(xp, buf, cols, blocks[i])
+        xp.matmul(a, w, out=out[n0:n1, h0:h1].reshape(a.shape[0], -1))
+
+    _parallel.run_blocks(run, len(blocks), _threads(xp))
     return out
+
+
+# Memory for the filter gradient's per-block partial products (summed in block order, so the
+# result does not depend on the number of threads).
+_PARTIAL_BYTES = 64 << 20
 
 
 def patch_matmul_t(xp: Any, cols: Any, g: Any) -> Any:
     """``im2col(cols).T @ g`` as [K, O] (the filter gradient): ``cols`` the patch view
-    [N, OH, OW, ...], ``g`` [N, OH, OW, O]. Blocked; the blocks' products are summed."""
+    [N, OH, OW, ...], ``g`` [N, OH, OW, O]. Blocked; groups of consecutive blocks run on
+    rillet's intra-op threads and their products are summed in block order."""
     n, oh, ow = cols.shape[:3]
     o = g.shape[-1]
     k = int(np.prod(cols.shape[3:]))
     blocks = _blocks(n, oh, ow * k * cols.itemsize)
     if len(blocks) <= 1:
-        return cols.reshape(n * oh * ow, k).T @ g.reshape(-1, o)
+        a = cols.reshape(n * oh * ow, k).T
+        gb = g.reshape(-1, o)
+        return _parallel.matmul(a, gb) if xp is np else a @ gb
     b0 = blocks[0]
-    buf = xp.empty(((b0[1] - b0[0]) * (b0[3] - b0[2]) * ow, k), dtype=cols.dtype)
-    acc = tmp = None
-    for n0, n1, h0, h1 in blocks:
-        rows = (n1 - n0) * (h1 - h0) * ow
-        blk = buf[:rows]
-        xp.copyto(blk.reshape((n1 - n0, h1 - h0) + cols.shape[2:]), cols[n0:n1, h0:h1])
-        gb = g[n0:n1, h0:h1].reshape(rows, o)
-        if acc is None:
-            acc = blk.T @ gb
-            tmp = xp.empty_like(acc)
-        else:
-            xp.matmul(blk.T, gb, out=tmp)
-            acc += tmp
+    size = ((b0[1] - b0[0]) * (b0[3] - b0[2]) * ow, k)
+    nb = len(blocks)
+    groups = max(1, min(nb, _PARTIAL_BYTES // max(k * o * g.itemsize, 1)))
+    edges = [nb * i // groups for i in range(groups + 1)]
+    partials: list = [None] * groups
+    bufs: dict = {}
+
+    def run(gi: int, wid: int) -> None:
+        buf = bufs.get(wid)
+        if buf is None:
+            buf = bufs[wid] = xp.empty(size, dtype=cols.dtype)
+        acc = tmp = None
+        for bi in range(edges[gi], edges[gi + 1]):
+            n0, n1, h0, h1 = blocks[bi]
+            a = _copy_block(xp, buf, cols, blocks[bi])
+            gb = g[n0:n1, h0:h1].reshape(a.shape[0], o)
+            if acc is None:
+                acc = a.T @ gb
+            else:
+                if tmp is None:
+                    tmp = xp.empty_like(acc)
+                xp.matmul(a.T, gb, out=tmp)
+                acc += tmp
+        partials[gi] = acc
+
+    _parallel.run_blocks(run, groups, _threads(xp))
+    acc = partials[0]
+    for part in partials[1:]:
+        acc += part
     return acc
 
 
@@ -362,12 +411,20 @@ def _col2im_backprop(xp: Any, g: Any, f: Any, shape: list, geo: Geometry, stride
     out = xp.zeros((n, hp, wp, c), dtype=xp.result_type(g.dtype, f.dtype))
     per_image = oh * ow * kh * kw * c * g.itemsize
     step = max(1, _BLOCK_BYTES // max(per_image, 1))
-    buf = xp.empty((min(step, n) * oh * ow, kh * kw * c), dtype=out.dtype)
-    for n0 in range(0, n, step):
+    size = (min(step, n) * oh * ow, kh * kw * c)
+    bufs: dict = {}
+
+    def run(i: int, wid: int) -> None:
+        buf = bufs.get(wid)
+        if buf is None:
+            buf = bufs[wid] = xp.empty(size, dtype=out.dtype)
+        n0 = i * step
         n1 = min(n, n0 + step)
         blk = buf[:(n1 - n0) * oh * ow]
         xp.matmul(g[n0:n1].reshape(-1, o), ft, out=blk)
         _col2im_add(blk.reshape(n1 - n0, oh, ow, kh, kw, c), out[n0:n1], strides, dilations)
+
+    _parallel.run_blocks(run, -(-n // step), _threads(xp))
     return out[:, pt:pt + h, pl:pl + w, :]
 
 
@@ -389,7 +446,6 @@ def _full_correlation(xp: Any, g: Any, f: Any, hw: tuple, geo: Geometry,
     matmul with a long inner dimension (kh * kw * O) and no col2im."""
     kh, kw, c, o = f.shape
     dh, dw = dilations
-    n = g.shape[0]
     pads = []
     for size, out, k, d, (before, _) in ((hw[0], geo.oh, kh, dh, geo.ph),
                                          (hw[1], geo.ow, kw, dw, geo.pw)):

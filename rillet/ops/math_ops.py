@@ -10,6 +10,7 @@ import numpy as np
 
 from rillet import dtypes as _dt
 from rillet.graph import get_default_graph
+from rillet.ops import _parallel
 from rillet.ops._util import (
     bool_infer,
     broadcast_infer,
@@ -572,10 +573,13 @@ def _mT(xp: Any, x: Any) -> Any:
 
 
 def _matmul_kernel(xp: Any, a: Any, b: Any, *, transpose_a: bool, transpose_b: bool) -> Any:
+    # Transposes are views: BLAS reads a transposed operand in place (no copy).
     if transpose_a:
         a = _mT(xp, a)
     if transpose_b:
         b = _mT(xp, b)
+    if xp is np and a.ndim == 2 and b.ndim == 2:
+        return _parallel.matmul(a, b)  # row/column blocks over rillet's threads when large
     return xp.matmul(a, b)
 
 

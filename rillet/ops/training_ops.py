@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rillet.errors import InvalidArgumentError
+from rillet.ops import _parallel
 from rillet.ops.state_ops import read_var
 from rillet.registry import NOT_DIFFERENTIABLE, apply_op, register
 
@@ -277,14 +278,19 @@ def _adam_update(ctx: Any, grad: Any, v: Any, m: Any, vv: Any, lr: Any, b1p: Any
     n = v.size
     if xp is np and n >= 4 * _BLOCK and v.flags.c_contiguous and m.flags.c_contiguous \
             and vv.flags.c_contiguous:
-        t1, t2 = _scratch(ctx, 2, np.empty(_BLOCK, v.dtype), "block")
+        # Blocks run on rillet's intra-op threads (each with its own two scratch blocks).
+        bufs = _scratch(ctx, 2 * _parallel.num_threads(), np.empty(_BLOCK, v.dtype), "block")
         g = np.ascontiguousarray(grad).reshape(-1)
         fv, fm, fvv = v.reshape(-1), m.reshape(-1), vv.reshape(-1)
-        for s in range(0, n, _BLOCK):
+
+        def run(i: int, wid: int) -> None:
+            s = i * _BLOCK
             e = min(n, s + _BLOCK)
             k = e - s
-            _adam_block(xp, g[s:e], fv[s:e], fm[s:e], fvv[s:e], t1[:k], t2[:k], alpha, c1, c2,
-                        eps)
+            _adam_block(xp, g[s:e], fv[s:e], fm[s:e], fvv[s:e], bufs[2 * wid][:k],
+                        bufs[2 * wid + 1][:k], alpha, c1, c2, eps)
+
+        _parallel.run_blocks(run, -(-n // _BLOCK), len(bufs) // 2)
         return
     t1, t2 = _scratch(ctx, 2, v)
     _adam_block(xp, grad, v, m, vv, t1, t2, alpha, c1, c2, eps)
