@@ -310,6 +310,21 @@ class KernelTimer:
 
     def _wrap(self, op_type, kernel):
         clock, times, calls = time.perf_counter, self.time, self.calls
+        if op_type == "MatMul":  # also per operand shapes: which GEMMs a step runs
+            def timed(*args, **kw):
+                t0 = clock()
+                try:
+                    return kernel(*args, **kw)
+                finally:
+                    dt = clock() - t0
+                    times[op_type] += dt
+                    calls[op_type] += 1
+                    key = "MatMul " + " x ".join(
+                        "x".join(map(str, getattr(a, "shape", ()))) + ("ᵀ" if kw.get(t) else "")
+                        for a, t in zip(args[-2:], ("transpose_a", "transpose_b")))
+                    times[key] += dt
+                    calls[key] += 1
+            return timed
 
         def timed(*args, **kw):
             t0 = clock()
@@ -377,12 +392,82 @@ def _profile(step, n: int) -> dict:
 def _kernel_split(timer, step, n: int) -> dict:
     timer.reset()
     t_total = _median_step(step, n, rounds=1) * n  # one block, kernels timed inside
-    calls = sum(timer.calls.values())
-    k_time = sum(timer.time.values())
+    calls = sum(c for op, c in timer.calls.items() if not op.startswith("MatMul "))
+    k_time = sum(t for op, t in timer.time.items() if not op.startswith("MatMul "))
     per_op = {op: {"calls": timer.calls[op] / n, "us": timer.time[op] / n * 1e6}
               for op in sorted(timer.time, key=lambda o: -timer.time[o])}
     return {"step_us": t_total / n * 1e6, "kernel_us": k_time / n * 1e6,
             "ops_per_step": calls / n, "per_op": per_op}
+
+
+def _phased_eager_mlp(rt, data, timer, phases: dict):
+    """The eager step of rillet_train_fn with the wall and kernel time of each phase added
+    to `phases` (forward under the tape, tape.gradient, apply_gradients)."""
+    params = []
+    for w, b in zip(data["weights"], data["biases"]):
+        params += [rt.Variable(w), rt.Variable(b)]
+    opt = rt.train.AdamOptimizer(data["lr"])
+    last = len(params) - 2
+    x, y = data["x"], data["y"]
+    clock = time.perf_counter
+
+    def mark(name, t0, k0, c0):
+        t1, k1, c1 = clock(), _kernel_total(timer), _kernel_calls(timer)
+        p = phases.setdefault(name, [0.0, 0.0, 0])
+        p[0] += t1 - t0
+        p[1] += k1 - k0
+        p[2] += c1 - c0
+        return t1, k1, c1
+
+    def step():
+        t, k, c = clock(), _kernel_total(timer), _kernel_calls(timer)
+        with rt.GradientTape() as tape:
+            h = x
+            for i in range(0, len(params), 2):
+                h = rt.matmul(h, params[i]) + params[i + 1]
+                if i < last:
+                    h = rt.nn.relu(h)
+            loss = rt.reduce_mean(rt.nn.softmax_cross_entropy_with_logits(labels=y, logits=h))
+        t, k, c = mark("forward (recorded on the tape)", t, k, c)
+        grads = tape.gradient(loss, params)
+        t, k, c = mark("tape.gradient", t, k, c)
+        opt.apply_gradients(zip(grads, params))
+        t, k, c = mark("apply_gradients (Adam)", t, k, c)
+        float(loss)
+        mark("float(loss)", t, k, c)
+
+    return step
+
+
+def _kernel_total(timer) -> float:
+    return sum(t for op, t in timer.time.items() if not op.startswith("MatMul "))
+
+
+def _kernel_calls(timer) -> int:
+    return sum(c for op, c in timer.calls.items() if not op.startswith("MatMul "))
+
+
+def _op_profiles(calls: int = 20000) -> dict:
+    """cProfile of each per-op benchmark: own time per call of the top functions."""
+    out = {}
+    data = op_data()
+    for name in OPS:
+        step = rillet_op(name, data)
+        for _ in range(1000):
+            step()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(calls):
+            step()
+        prof.disable()
+        st = pstats.Stats(prof)
+        rows = sorted(((tt / calls * 1e6, nc / calls, f"{_module_of(fn)}:{line}({func})")
+                       for (fn, line, func), (_cc, nc, tt, _ct, _c) in st.stats.items()),
+                      reverse=True)
+        total = sum(r[0] for r in rows)
+        out[name] = {"profiled_us": total,
+                     "top": [{"func": f, "calls": n, "own_us": us} for us, n, f in rows[:8]]}
+    return out
 
 
 def breakdown() -> dict:
@@ -407,8 +492,21 @@ def breakdown() -> dict:
             best["wrapper_us"] = best["ops_per_step"] * cost * 1e6
             best["overhead_us"] = best["step_us"] - best["kernel_us"] - best["wrapper_us"]
             out[name] = best
+        phases: dict = {}
+        phased = _phased_eager_mlp(_rt(), mlp_data(), timer, phases)
+        harness.warm_up(phased)
+        phases.clear()
+        timer.reset()
+        for _ in range(5):
+            harness.time_block(phased, n)
+        steps_run = 5 * n
+        out["eager_phases"] = {
+            name: {"wall_us": w / steps_run * 1e6, "kernel_us": k / steps_run * 1e6,
+                   "kernel_calls": c / steps_run}
+            for name, (w, k, c) in phases.items()}
     finally:
         timer.uninstall()
+    out["op_profiles"] = _op_profiles()
     eager = rillet_eager_mlp(mlp_data())
     harness.warm_up(eager)
     out["cprofile_eager"] = _profile(eager, max(5, n // 2))
@@ -538,6 +636,12 @@ def render_breakdown(result: dict) -> list[str]:
             s = b[m]["per_op"].get(op)
             cells.append("-" if s is None else f"{s['us']:.0f} ({s['calls']:.0f})")
         lines.append(f"| {op} | " + " | ".join(cells) + " |")
+    if "eager_phases" in b:
+        lines += ["", "Eager step by phase (µs per step, kernels wrapped as above):", "",
+                  "| phase | wall | kernels | rest | kernel calls |", "|---|---|---|---|---|"]
+        for name, ph in b["eager_phases"].items():
+            lines.append(f"| {name} | {ph['wall_us']:.0f} | {ph['kernel_us']:.0f} | "
+                         f"{ph['wall_us'] - ph['kernel_us']:.0f} | {ph['kernel_calls']:.0f} |")
     p = b["cprofile_eager"]
     lines += ["", f"cProfile of the eager step ({p['steps']} steps; profiled step "
               f"{p['total_us'] / 1e3:.2f} ms, inflated by the profiler), own time by module:", "",
@@ -551,6 +655,12 @@ def render_breakdown(result: dict) -> list[str]:
     for f in p["top"][:15]:
         lines.append(f"| `{f['func']}` | {f['calls']:.0f} | {f['tottime_us']:.0f} | "
                      f"{f['cumtime_us']:.0f} |")
+    for name, prof in b.get("op_profiles", {}).items():
+        lines += ["", f"cProfile of `{OPS[name]}` (profiled {prof['profiled_us']:.2f} µs per "
+                  "call, inflated by the profiler): own µs per call", "",
+                  "| function | calls | own µs |", "|---|---|---|"]
+        lines += [f"| `{f['func']}` | {f['calls']:.0f} | {f['own_us']:.2f} |"
+                  for f in prof["top"]]
     return lines + [""]
 
 

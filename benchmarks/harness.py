@@ -250,12 +250,24 @@ def result_row(result: dict) -> dict:
             "note": result.get("error") or result.get("notes", {}).get(result["family"])}
 
 
-def render_table(rows: list[dict], batch: int | None) -> str:
-    """Markdown table: one line per peer, with rillet's numbers from the same process."""
+def fmt_peak(gflop: float | None, peak: float | None, stats: dict | None) -> str:
+    """GEMM GFLOP/s at the median step time and its fraction of the measured GEMM peak."""
+    if not gflop or not peak or not stats:
+        return "-"
+    rate = gflop / stats["median_s"]
+    return f"{rate:.1f} ({100 * rate / peak:.0f}%)"
+
+
+def render_table(rows: list[dict], batch: int | None, gflop: float | None = None,
+                 peak: float | None = None) -> str:
+    """Markdown table: one line per peer, with rillet's numbers from the same process.
+    With ``gflop`` (GEMM GFLOP per step) and ``peak`` (measured GEMM GFLOP/s), also each
+    contender's GEMM rate and its fraction of the peak."""
     head = ["peer", "peer median / step", "peer min - max"]
     head += ["peer samples/s"] if batch else []
     head += ["rillet median / step", "rillet min - max"]
     head += ["rillet samples/s"] if batch else []
+    head += ["GFLOP/s (% of GEMM peak) peer / rillet"] if gflop and peak else []
     head += ["rillet ÷ peer (time)", "CPU/wall peer / rillet", "first-step value peer / rillet"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
@@ -264,6 +276,8 @@ def render_table(rows: list[dict], batch: int | None) -> str:
         cells += [fmt_rate(batch, peer)] if batch else []
         cells += [fmt_time(ril and ril["median_s"]), fmt_spread(ril)]
         cells += [fmt_rate(batch, ril)] if batch else []
+        if gflop and peak:
+            cells += [f"{fmt_peak(gflop, peak, peer)} / {fmt_peak(gflop, peak, ril)}"]
         ratio = "pending" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         cpu = [fmt_cpu(s) for s in (peer, ril)]
         losses = [fmt_loss(s and s["first_value"]) for s in (peer, ril)]
@@ -297,10 +311,14 @@ def render_report(payload: dict, workloads: dict) -> str:
     by_name: dict[str, list[dict]] = {}
     for result in payload["results"]:
         by_name.setdefault(result["workload"], []).append(result)
+    peak = payload["machine"].get("gemm", {}).get("peak")
     for name, results in by_name.items():
         spec = workloads[name]
-        parts += [f"## {name}: {spec.title}", "",
-                  render_table([result_row(r) for r in results], spec.batch), ""]
+        gflop = getattr(spec, "gflop", None)
+        parts += [f"## {name}: {spec.title}", ""]
+        if gflop:
+            parts += [f"GEMM work per step: {gflop:.3f} GFLOP (forward + backward).", ""]
+        parts += [render_table([result_row(r) for r in results], spec.batch, gflop, peak), ""]
         notes = sorted({n for r in results for n in r.get("notes", {}).values()}
                        | {r["error"] for r in results if r.get("error")})
         parts += [f"- {note}" for note in notes] + ([""] if notes else [])

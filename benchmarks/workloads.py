@@ -23,6 +23,32 @@ class Workload:
     batch: int | None  # samples per step; None for per-call micro benchmarks
     families: tuple[str, ...]  # peer families; each runs in its own process beside rillet
     target_s: float = 1.0  # seconds per contender per repeat
+    gflop: float | None = None  # GEMM/conv GFLOP per step (forward + backward), see below
+
+
+def _mlp_gflop(batch: int = 128, sizes: tuple = (784, 400, 100, 10)) -> float:
+    """Forward (x @ W per layer) + backward (dW per layer, dX for all but the first)."""
+    macs = [i * o for i, o in zip(sizes[:-1], sizes[1:])]
+    return 2 * batch * (2 * sum(macs) + sum(macs[1:])) / 1e9
+
+
+def _cnn_gflop(batch: int = 64) -> float:
+    """conv1 (5x5x1x32 on 28x28: fwd + dW), conv2 (5x5x32x64 on 14x14: fwd, dW, dX),
+    fc1 (3136x1024) and fc2 (1024x10): fwd, dW, dX."""
+    conv1 = 2 * batch * 28 * 28 * 32 * 25
+    conv2 = 2 * batch * 14 * 14 * 64 * 25 * 32
+    fc = 2 * batch * (3136 * 1024 + 1024 * 10)
+    return (2 * conv1 + 3 * conv2 + 3 * fc) / 1e9
+
+
+def _lstm_gflop(batch: int = 32, steps: int = 50, inputs: int = 128,
+                hidden: int = 256) -> float:
+    """Per layer and step, [x, h] @ W (fwd) and dW; backward dh for both layers and dx for
+    the second (the first layer's input gradient is not needed)."""
+    g = 4 * hidden
+    fwd = (inputs + hidden) * g + 2 * hidden * g
+    back = fwd + hidden * g + 2 * hidden * g
+    return 2 * batch * steps * (fwd + back) / 1e9
 
 
 WORKLOADS = {
@@ -33,11 +59,11 @@ WORKLOADS = {
         Workload("linreg", "scalar linear regression m*x+b, GD(1e-3), sess.run per step",
                  None, ("tf1",), 0.5),
         Workload("mlp", "MLP 784-400-100-10 ReLU, softmax xent, Adam 1e-3, batch 128",
-                 128, ("torch", "tf1", "jax")),
+                 128, ("torch", "tf1", "jax"), gflop=_mlp_gflop()),
         Workload("cnn", "LeNet CNN 28x28x1 conv32-pool-conv64-pool-fc1024-fc10, Adam, "
-                 "batch 64", 64, ("torch", "tf1", "jax")),
+                 "batch 64", 64, ("torch", "tf1", "jax"), gflop=_cnn_gflop()),
         Workload("lstm", "2-layer LSTM h256, T=50, batch 32, input 128, forward+backward",
-                 32, ("torch", "tf1", "jax")),
+                 32, ("torch", "tf1", "jax"), gflop=_lstm_gflop()),
         Workload("eager_add", "eager dispatch: a + b of two 10-element float32 arrays", None,
                  ("torch", "tf2", "numpy"), 0.5),
     ]

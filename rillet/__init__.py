@@ -131,3 +131,44 @@ from rillet import keras, layers, metrics
 # --- lead: contrib ---
 from rillet import contrib
 # --- end lead: contrib ---
+
+# --- control flow ---
+from rillet.ops.control_flow_ops import case, cond, while_loop
+from rillet.ops.functional_ops import foldl, foldr, map_fn, scan
+# --- end control flow ---
+
+# --- tf1 gaps ---
+from rillet import debugging, linalg, math
+from rillet.data import feedable as _feedable  # noqa: F401  (Iterator.from_string_handle)
+from rillet.ops.check_ops import (
+    Assert, add_check_numerics_ops, assert_equal, assert_greater, assert_greater_equal,
+    assert_integer, assert_less, assert_less_equal, assert_near, assert_negative,
+    assert_non_negative, assert_non_positive, assert_none_equal, assert_positive, assert_rank,
+    assert_rank_at_least, assert_scalar, assert_type, check_numerics, is_non_decreasing,
+    is_numeric_tensor, is_strictly_increasing, verify_tensor_all_finite,
+)
+from rillet.ops.compat_ops import (
+    norm, scatter_add, scatter_div, scatter_max, scatter_min, scatter_mul, scatter_nd_add,
+    scatter_nd_sub, scatter_nd_update, scatter_sub, scatter_update,
+)
+from rillet.ops.linalg_extra import (
+    log_matrix_determinant, matrix_determinant, matrix_inverse, trace,
+)
+from rillet.train.moving_averages import moving_average_variables
+
+import types as _types
+
+VERSION = __version__  # TF 1.x: tf.VERSION (also tf.version.VERSION)
+GIT_VERSION = "unknown"
+COMPILER_VERSION = "unknown"
+version = _types.SimpleNamespace(VERSION=VERSION, GIT_VERSION=GIT_VERSION,
+                                 COMPILER_VERSION=COMPILER_VERSION)
+
+
+def __getattr__(name):
+    """Lazy attributes: ``tf.Summary`` (and the other summary protos) import tensorboard's
+    protobuf modules only when first used, so ``import rillet`` does not load tensorboard."""
+    if name in ("Summary", "SummaryMetadata", "HistogramProto", "Event", "SessionLog"):
+        return getattr(summary, name)
+    raise AttributeError(f"module 'rillet' has no attribute {name!r}")
+# --- end tf1 gaps ---

@@ -59,6 +59,25 @@ class _Flags:
     def __call__(self, argv: list[str]) -> list[str]:
         return self._parse(argv)
 
+    def flag_values_dict(self) -> dict[str, Any]:
+        """``{flag name: value}`` for every defined flag (parsing the command line first)."""
+        if self._values is None:
+            self._parse()
+        return {name: getattr(self._values, name) for name in self._defaults}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._defaults
+
+    def __iter__(self) -> Any:
+        return iter(list(self._defaults))
+
+    def is_parsed(self) -> bool:
+        return self._values is not None
+
+    def mark_as_parsed(self) -> None:
+        if self._values is None:
+            self._parse([sys.argv[0]])
+
 
 FLAGS = _Flags()
 

@@ -292,9 +292,11 @@ class Session:
             plan.feed_info[tid] = t
         ctx = self._ctx
         raw_steps = []  # stateful kernels get the per-run context in place of `first`
+        null = plan.nslots  # never written: the value (None) of unneeded lazy inputs
+        plan.nslots += 1
         for op in order:
             d = registry.get(op.type)
-            ins = [slot(t) if id(t) in fed or t.op in needed_ops else None for t in op.inputs]
+            ins = [slot(t) if id(t) in fed or t.op in needed_ops else null for t in op.inputs]
             outs = [slot(t) for t in op.outputs]
             first = ctx if d.needs_ctx else ctx.xp
             raw_steps.append([d.kernel, first, d.kernel_kwargs(op.attrs), ins, outs, op,
@@ -345,8 +347,11 @@ class Session:
             if op in needed:
                 continue
             needed.add(op)
-            for t in op.inputs:
-                if id(t) not in fed and t.op not in needed:
+            # control flow: a cond reads a captured placeholder only in the branch taken, so
+            # such inputs ("_lazy_inputs") are not needed unless fed (or needed elsewhere).
+            lazy = op.attrs.get("_lazy_inputs") if op.attrs else None
+            for i, t in enumerate(op.inputs):
+                if id(t) not in fed and t.op not in needed and not (lazy and i in lazy):
                     stack.append(t.op)
             for c in op.control_inputs:
                 if c not in needed:

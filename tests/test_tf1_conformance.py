@@ -33,15 +33,7 @@ MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 TIMEOUT_S = 180
 
 # program -> reason. Each one is reported with a minimal repro in docs/tf1_compat.md.
-KNOWN_FAILURES: dict[str, str] = {
-    "control_flow.py": "tf.cond and tf.while_loop do not exist",
-    "cifar10_style_model.py":
-        "tf.nn.zero_fraction and tf.train.ExponentialMovingAverage do not exist",
-    "feedable_iterator_validation.py":
-        "tf.data.Iterator.from_string_handle / Iterator.string_handle and tf.Summary / "
-        "tf.Summary.Value do not exist",
-    "eager_custom_training.py": "tf.contrib.eager.metrics (Mean, Accuracy) does not exist",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 # Programs too heavy for the default run (``-m slow`` runs them).
 SLOW: set[str] = set()

@@ -229,8 +229,13 @@ class Dataset:
         """A fresh iterator over one pass; ``feeds`` gives values of captured symbolic tensors."""
         return DatasetIterator(self, feeds)
 
-    def __iter__(self) -> DatasetIterator:
-        return DatasetIterator(self)
+    def __iter__(self) -> Any:
+        it = DatasetIterator(self)
+        from rillet import context
+        if context.executing_eagerly():  # as TF: eager iteration yields EagerTensors
+            from rillet.eager.contrib import Iterator as EagerIterator
+            return EagerIterator(it)
+        return it
 
     def as_numpy_iterator(self) -> DatasetIterator:
         """An iterator of NumPy elements (elements already are NumPy values here)."""

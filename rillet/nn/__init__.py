@@ -8,6 +8,7 @@ from rillet.nn.rnn import (
     static_bidirectional_rnn,
     static_rnn,
 )
+from rillet.ops.compat_ops import top_k, zero_fraction
 from rillet.ops.conv_ops import (
     conv1d,
     conv2d,
@@ -25,7 +26,7 @@ from rillet.ops.loss_ops import (
     sampled_softmax_loss,
     uniform_candidate_sampler,
 )
-from rillet.ops.math_ops import moments, sigmoid, tanh, top_k
+from rillet.ops.math_ops import moments, sigmoid, tanh
 from rillet.ops.nn_ops import (
     bias_add,
     dropout,
@@ -72,5 +73,5 @@ __all__ = [
     "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2", "softplus",
     "softsign", "sparse_softmax_cross_entropy_with_logits", "static_bidirectional_rnn",
     "static_rnn", "swish", "tanh", "top_k", "uniform_candidate_sampler",
-    "weighted_cross_entropy_with_logits", "xw_plus_b",
+    "weighted_cross_entropy_with_logits", "xw_plus_b", "zero_fraction",
 ]

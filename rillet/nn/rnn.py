@@ -1,9 +1,10 @@
 """Running cells over sequences: ``dynamic_rnn``, ``bidirectional_dynamic_rnn``, ``static_rnn``
 and ``static_bidirectional_rnn`` (TF 1.x names, scopes and results).
 
-rillet has no ``while_loop`` yet, so ``dynamic_rnn`` unrolls the cell over the time steps, which
-must be known when the graph is built. With ``sequence_length``, outputs past a row's length are
-zero and its state is copied through, so the final state is the state at its last valid step.
+``dynamic_rnn`` unrolls the cell over the time steps when their number is known when the graph
+is built, and otherwise runs the cell in a ``tf.while_loop`` (one ``While`` op). With
+``sequence_length``, outputs past a row's length are zero and its state is copied through, so
+the final state is the state at its last valid step.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def dynamic_rnn(cell: RNNCell, inputs: Any, sequence_length: Any = None,
                 swap_memory: bool = False, time_major: bool = False, scope: Any = None) -> tuple:
     """Runs ``cell`` over inputs [batch, time, depth] (``time_major``: [time, batch, depth]).
 
-    Returns (outputs [batch, time, output_size] (time-major likewise), final state). The time
-    dimension must be known statically (the RNN is unrolled).
+    Returns (outputs [batch, time, output_size] (time-major likewise), final state). A time
+    dimension known statically is unrolled; an unknown one runs in a while loop.
     """
     _check_cell(cell)
     flat_in = [convert_to_tensor(x) for x in flatten(inputs)]
@@ -116,10 +117,9 @@ def dynamic_rnn(cell: RNNCell, inputs: Any, sequence_length: Any = None,
             raise ValueError(f"dynamic_rnn: inputs must have rank >= 2 ([batch, time, ...]), "
                              f"got shape {x.shape}")
     steps = flat_in[0].shape[t_axis] if flat_in[0].shape.ndims else None
-    if steps is None:
-        raise ValueError(f"dynamic_rnn: the time dimension of inputs (shape {flat_in[0].shape}, "
-                         f"time axis {t_axis}) must be known when the graph is built: rillet "
-                         "unrolls the RNN because tf.while_loop is not available yet.")
+    if steps is None:  # control flow: an unknown number of time steps runs in a while loop
+        return _dynamic_rnn_loop(cell, inputs, flat_in, sequence_length, initial_state, dtype,
+                                 time_major, scope)
     with _scope(scope, "rnn") as vs:
         state = _initial_state(cell, initial_state, dtype, _batch_size(flat_in[0], b_axis))
         seq = _seq_length(sequence_length)
@@ -138,6 +138,36 @@ def dynamic_rnn(cell: RNNCell, inputs: Any, sequence_length: Any = None,
         flat_out = [array_ops.stack([flatten(o)[k] for o in outputs], axis=t_axis)
                     for k in range(len(flatten(outputs[0])))]
         return pack_as(outputs[0], flat_out), state
+
+
+def _dynamic_rnn_loop(cell: RNNCell, inputs: Any, flat_in: list, sequence_length: Any,
+                      initial_state: Any, dtype: Any, time_major: bool, scope: Any) -> tuple:
+    """dynamic_rnn over a time dimension unknown when the graph is built: the cell is traced
+    once as the body of a ``While`` op over the time-major rows of the inputs (control flow,
+    ``rillet.ops.control_flow_ops``); its variables are created in the graph as usual."""
+    from rillet.ops.control_flow_ops import _build_loop
+    from rillet.shapes import TensorShape
+    with _scope(scope, "rnn"):
+        b_axis = 1 if time_major else 0
+        state = _initial_state(cell, initial_state, dtype, _batch_size(flat_in[0], b_axis))
+        seq = _seq_length(sequence_length)
+        rows = [x if time_major else array_ops.transpose(x, [1, 0] + list(range(2, x.shape.ndims)))
+                for x in flat_in]
+        init = [convert_to_tensor(0)] + [convert_to_tensor(s) for s in flatten(state)]
+        invariants = [TensorShape([])] + [TensorShape([None] + s.shape.as_list()[1:])
+                                          if s.shape.ndims else s.shape for s in init[1:]]
+
+        traced: list = []  # the cell's output structure, seen when the body is traced
+
+        def body(loop_vars: list, x_t: list) -> tuple:
+            t, st = loop_vars[0], pack_as(state, loop_vars[1:])
+            out, new_state = _step(cell, pack_as(inputs, x_t), st, t, seq)
+            traced.append(out)
+            return [t + 1] + flatten(new_state), flatten(out)
+        final, outs = _build_loop(None, body, init, invariants, rows, None, "while")
+        if not time_major:
+            outs = [array_ops.transpose(o, [1, 0] + list(range(2, o.shape.ndims))) for o in outs]
+        return pack_as(traced[0], outs), pack_as(state, final[1:])
 
 
 def _cell_scope(cell: RNNCell, dtype: Any) -> Any:

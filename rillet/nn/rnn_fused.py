@@ -70,25 +70,24 @@ def _lstm_seq_kernel(xp: Any, x: Any, w: Any, b: Any, c0: Any, h0: Any, *, forge
     cs[0] = c0
     zx = gates.reshape(steps * batch, 4 * n)
     _matmul(xp, xt.reshape(steps * batch, depth), wx, zx)  # all steps' input projections
-    zx += b
-    fb = dt.type(forget_bias)
+    bias = xp.array(b, dtype=dt, copy=True)
+    bias[2 * n:3 * n] += dt.type(forget_bias)  # the forget bias, added once with the bias
+    zx += bias
     tmp = xp.empty((batch, n), dtype=dt)
+    tj = xp.empty((batch, n), dtype=dt)
     zh = xp.empty((batch, 4 * n), dtype=dt)
     with np.errstate(over="ignore"):
         for t in range(steps):
             z = gates[t]
             xp.matmul(hs[t], wh, out=zh)
             z += zh
-            zi, zj, zf, zfo, zo = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 2 * n:], \
-                z[:, 3 * n:]
-            if fb:
-                zf += fb
-            _sigmoid_(zi)
-            _sigmoid_(zfo)
-            xp.tanh(zj, out=zj)
+            zi, zj, zf, zo = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
+            xp.tanh(zj, out=tj)
+            _sigmoid_(z)  # the whole contiguous row block: faster than three strided slices
+            zj[...] = tj                        # keep tanh(j) for the backward pass
             c = cs[t + 1]
             xp.multiply(zf, cs[t], out=c)       # c = sigmoid(f + fb) * c_prev
-            xp.multiply(zi, zj, out=tmp)        #     + sigmoid(i) * tanh(j)
+            xp.multiply(zi, tj, out=tmp)        #     + sigmoid(i) * tanh(j)
             c += tmp
             xp.tanh(c, out=co[t])
             xp.multiply(zo, co[t], out=hs[t + 1])  # h = sigmoid(o) * tanh(c)
@@ -108,6 +107,8 @@ def _lstm_seq_grad_kernel(xp: Any, x: Any, w: Any, cs: Any, gates: Any, co: Any,
     dh_next = xp.array(dh_last, dtype=dt, copy=True)
     dc = xp.array(dc_last, dtype=dt, copy=True)
     tmp = xp.empty((batch, n), dtype=dt)
+    fac = xp.empty((batch, 4 * n), dtype=dt)
+    fj = fac[:, n:2 * n]
     for t in range(steps - 1, -1, -1):
         g = gates[t]
         i, tj, f, o = g[:, :n], g[:, n:2 * n], g[:, 2 * n:3 * n], g[:, 3 * n:]
@@ -121,21 +122,14 @@ def _lstm_seq_grad_kernel(xp: Any, x: Any, w: Any, cs: Any, gates: Any, co: Any,
         tmp *= o
         tmp *= dh
         dc += tmp
-        xp.subtract(1, o, out=tmp)              # dz_o = d o * o * (1 - o)
-        tmp *= o
-        do *= tmp
-        xp.multiply(dc, tj, out=di)             # dz_i = dc * tanh(j) * i * (1 - i)
-        xp.subtract(1, i, out=tmp)
-        tmp *= i
-        di *= tmp
-        xp.multiply(dc, i, out=dj)              # dz_j = dc * i * (1 - tanh(j)^2)
-        xp.multiply(tj, tj, out=tmp)
-        xp.subtract(1, tmp, out=tmp)
-        dj *= tmp
-        xp.multiply(dc, cs[t], out=df)          # dz_f = dc * c_prev * f * (1 - f)
-        xp.subtract(1, f, out=tmp)
-        tmp *= f
-        df *= tmp
+        xp.multiply(dc, tj, out=di)             # d i = dc * tanh(j)
+        xp.multiply(dc, i, out=dj)              # d j = dc * i
+        xp.multiply(dc, cs[t], out=df)          # d f = dc * c_prev
+        xp.subtract(1, g, out=fac)              # the activations' derivatives, on the whole
+        fac *= g                                # row block: s (1 - s) for i, f, o ...
+        xp.multiply(tj, tj, out=fj)             # ... and 1 - tanh(j)^2 for j
+        xp.subtract(1, fj, out=fj)
+        d *= fac                                # dz = d gate * activation'
         dc *= f                                 # dc_prev = dc * f
         xp.matmul(d, wh_t, out=dh_next)         # dh_prev = dz @ W_h^T
     dz2 = dz.reshape(steps * batch, 4 * n)

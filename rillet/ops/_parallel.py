@@ -118,7 +118,7 @@ BLAS_OPS = frozenset({
     "MatMul", "BatchMatMul", "BatchMatMulV2", "Conv2D", "Conv2DBackpropInput",
     "Conv2DBackpropFilter", "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInput",
     "DepthwiseConv2dNativeBackpropFilter", "LSTMSequence", "LSTMSequenceGrad",
-    "LSTMSequenceInputGrad", "ApplyAdam", "ApplyAdamW"})
+    "LSTMSequenceInputGrad"})
 
 
 def blas_enter() -> None:
@@ -133,6 +133,11 @@ def blas_enter() -> None:
             if _blas_saved != 1:
                 _blas[0](1)
         _blas_depth += 1
+
+
+def blas_managed() -> bool:
+    """True inside ``blas_enter`` (OpenBLAS is on one thread and rillet splits GEMMs)."""
+    return _blas_depth > 0
 
 
 def blas_exit() -> None:
@@ -243,13 +248,15 @@ _MIN_PARALLEL_MACS = 1 << 22
 
 
 def matmul(a: Any, b: Any, out: Any = None) -> Any:
-    """``a @ b`` for 2-D NumPy arrays (into ``out`` if given), split into row (or column)
-    blocks over the threads when large enough; each block is a single-threaded BLAS call
-    writing its part of the result."""
+    """``a @ b`` for 2-D NumPy arrays (into ``out`` if given). Inside ``blas_enter`` (a
+    Session running a plan) and when large enough, split into row (or column) blocks over
+    rillet's threads, each a single-threaded BLAS call writing its part of the result;
+    elsewhere (eager mode, constant folding) OpenBLAS threads the GEMM itself as usual."""
     p = gemm_threads()
     m, k = a.shape
     n = b.shape[1]
-    if p <= 1 or m * k * n < _MIN_PARALLEL_MACS or getattr(_local, "worker", False) \
+    if p <= 1 or not _blas_depth or m * k * n < _MIN_PARALLEL_MACS \
+            or getattr(_local, "worker", False) \
             or a.dtype != b.dtype or a.dtype.kind != "f" or a.dtype.itemsize < 4 \
             or (out is not None and out.dtype != a.dtype):
         return np.matmul(a, b, out=out)

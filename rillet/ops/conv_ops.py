@@ -174,8 +174,9 @@ def _blocks(n: int, oh: int, row_bytes: int) -> list[tuple[int, int, int, int]]:
 
 
 def _threads(xp: Any) -> int | None:
-    """Intra-op threads for the block loops: rillet's pool on NumPy, one thread otherwise."""
-    return None if xp is np else 1
+    """Intra-op threads for the block loops: rillet's pool when a Session keeps OpenBLAS on
+    one thread (rillet/ops/_parallel.py), else one (OpenBLAS, or the GPU, parallelises)."""
+    return None if xp is np and _parallel.blas_managed() else 1
 
 
 def _copy_block(xp: Any, buf: Any, cols: Any, blk: tuple) -> Any:

@@ -69,3 +69,19 @@ __all__ += [
     "load_variable", "remove_checkpoint", "update_checkpoint_state", "write_graph",
 ]
 # --- end saver ---
+
+# --- object checkpoints ---
+from rillet.train.tracking import (  # noqa: E402
+    Checkpoint,
+    CheckpointLoadStatus,
+    CheckpointManager,
+)
+
+__all__ += ["Checkpoint", "CheckpointLoadStatus", "CheckpointManager"]
+# --- end object checkpoints ---
+
+# --- tf1 gaps ---
+from rillet.train.moving_averages import ExponentialMovingAverage  # noqa: E402
+
+__all__ += ["ExponentialMovingAverage"]
+# --- end tf1 gaps ---
