@@ -132,6 +132,25 @@ def test_cond_returning_an_operation():
             assert sess.run(v) == 2.0
 
 
+def test_cond_reads_variables_when_the_branch_runs():
+    with rt.Graph().as_default():
+        v = rt.Variable(1.0)
+        p = rt.placeholder(rt.bool, [])
+
+        def assign_then_read():
+            with rt.control_dependencies([rt.assign(v, 5.0)]):
+                return v.read_value() + 0.0, rt.identity(v) + 0.0
+        y = rt.cond(p, assign_then_read, lambda: (v + 0.0, v + 0.0))
+        same = rt.cond(p, lambda: rt.identity(v), lambda: rt.identity(v))
+        with rt.Session() as sess:
+            sess.run(v.initializer)
+            assert sess.run(y, {p: False}) == (1.0, 1.0)
+            assert sess.run(y, {p: True}) == (5.0, 5.0)
+            fetched = sess.run(same, {p: True})
+            sess.run(rt.assign_add(v, 1.0))
+            assert fetched == 5.0  # a fetched value never aliases the variable's storage
+
+
 def test_nested_cond(both_modes):
     def f(a):
         return rt.cond(a > 0.0,

@@ -75,12 +75,16 @@ def _lstm_seq_kernel(xp: Any, x: Any, w: Any, b: Any, c0: Any, h0: Any, *, forge
     zx += bias
     tmp = xp.empty((batch, n), dtype=dt)
     tj = xp.empty((batch, n), dtype=dt)
-    zh = xp.empty((batch, 4 * n), dtype=dt)
+    # The recurrent product is computed transposed, (W_h^T h^T), then added as a transposed
+    # view: OpenBLAS runs this orientation ~1.5x faster for a batch of 32 (1 MB copy of W_h^T
+    # per call, ~60 us saved per step).
+    wh_t = xp.ascontiguousarray(wh.T)
+    zh_t = xp.empty((4 * n, batch), dtype=dt)
     with np.errstate(over="ignore"):
         for t in range(steps):
             z = gates[t]
-            xp.matmul(hs[t], wh, out=zh)
-            z += zh
+            xp.matmul(wh_t, hs[t].T, out=zh_t)
+            z += zh_t.T
             zi, zj, zf, zo = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
             xp.tanh(zj, out=tj)
             _sigmoid_(z)  # the whole contiguous row block: faster than three strided slices

@@ -78,6 +78,18 @@ _ALIASING = {"VariableV2", "Identity", "Assign", "AssignAdd", "AssignSub", "Prin
              "StopGradient", "PlaceholderWithDefault"}
 
 
+def _variable_op(t: Tensor) -> Operation | None:
+    """The ``VariableV2`` op whose value ``t`` is (the op's output or its ``read`` snapshot),
+    else None: such captures are read again inside a sub-graph when it runs."""
+    op = t.op
+    if op.type == "VariableV2":
+        return op
+    if op.type == "Identity" and op.inputs[0].op.type == "VariableV2" and \
+            not op.control_inputs:
+        return op.inputs[0].op
+    return None
+
+
 def _is_float(t: Any) -> bool:
     return t.dtype.is_floating or t.dtype.is_complex
 
@@ -108,15 +120,17 @@ def _annotate(e: errors.OpError, op: Operation) -> errors.OpError:
 
 
 class _Plan:
-    __slots__ = ("steps", "template", "nfed", "out_slots", "keep_slots", "required", "xp")
+    __slots__ = ("steps", "template", "nfed", "out_slots", "keep_slots", "required", "xp",
+                 "copy_out", "copy_keep")
 
 
 class SubGraph:
     """Ops cut out of a graph, run by a control-flow kernel through a small plan of its own.
 
     ``fed`` tensors get their values from the kernel (captured outer tensors, loop-variable
-    and gradient placeholders, saved forward values); ``reads`` are outer ``VariableV2`` ops
-    run inside, so a read sees assignments made earlier in the sub-graph; ``outputs`` are
+    and gradient placeholders, saved forward values); ``reads`` are captured variable
+    values (a ``VariableV2`` output or its ``read`` snapshot), read again right before each op
+    that uses them, so a read sees assignments made earlier in the sub-graph; ``outputs`` are
     tensors (their values are returned) or operations (run; value None); ``effects`` are
     stateful ops run even when no output needs them (inside ``rt.function``, as TF2).
     """
@@ -126,11 +140,11 @@ class SubGraph:
         self.ops = list(ops)
         self.fed = list(fed)
         self.outputs = list(outputs)
-        self.reads = list(reads)
+        self.reads = list(reads)   # tensors: variable values captured from outside
         self.effects = list(effects)
         self.keep: dict[int, Tensor] = {}  # values saved for a gradient sub-graph
         self._plan: _Plan | None = None
-        self.op_set = set(self.ops) | set(self.reads)
+        self.op_set = set(self.ops) | {t.op for t in self.reads}
 
     def add_keep(self, tensors: Sequence[Tensor]) -> None:
         """Makes ``run(save=True)`` return the values of ``tensors`` too."""
@@ -145,7 +159,9 @@ class SubGraph:
         roots = [o.op if isinstance(o, Tensor) else o for o in self.outputs
                  if not (isinstance(o, Tensor) and id(o) in fed_pos)]
         roots += self.effects
-        roots += [t.op for t in self.keep.values() if id(t) not in fed_pos]
+        read_var = {id(t): _variable_op(t) for t in self.reads}
+        roots += [t.op for t in self.keep.values() if id(t) not in fed_pos
+                  and id(t) not in read_var]
         needed: set = set()
         required: set[int] = set()
         stack = list(roots)
@@ -163,13 +179,11 @@ class SubGraph:
                 if p is not None:
                     if i not in lazy:
                         required.add(p)
-                elif i not in lazy and t.op not in needed:
+                elif i not in lazy and t.op not in needed and id(t) not in read_var:
                     stack.append(t.op)
             stack.extend(c for c in op.control_inputs if c not in needed)
-        # Creation order is topological (inputs and control inputs are created first);
-        # outer variable reads have no inputs and go first.
-        order = [op for op in self.reads if op in needed] + \
-                [op for op in self.ops if op in needed]
+        # Creation order is topological (inputs and control inputs are created first).
+        order = [op for op in self.ops if op in needed]
         for op in order:
             if op.type == "Placeholder":
                 raise _unfed_error(op.outputs[0])
@@ -179,9 +193,19 @@ class SubGraph:
         null = nslots  # a slot that is never written: inputs that were not computed
         nslots += 1
         consts: dict[int, Any] = {}
+        read_slots: set[int] = set()
         raw = []
         for op in order:
             d = registry.get(op.type)
+            for t in op.inputs:
+                var = read_var.get(id(t))
+                if var is not None:  # a variable is read right before each op that reads it
+                    rd = registry.get(var.type)
+                    slot_of[id(t)] = nslots
+                    read_slots.add(nslots)
+                    raw.append([rd.kernel, rd.needs_ctx, rd.kernel_kwargs(var.attrs), (),
+                                (nslots,), var])
+                    nslots += 1
             ins = tuple(slot_of.get(id(t), null) for t in op.inputs)
             if op.type == "Identity" and len(ins) == 1:
                 slot_of[id(op.outputs[0])] = ins[0]  # an alias, not a step
@@ -201,6 +225,9 @@ class SubGraph:
         plan.out_slots = [slot_of.get(id(o)) if isinstance(o, Tensor) else None
                           for o in self.outputs]
         plan.keep_slots = [(tid, slot_of[tid]) for tid in self.keep]
+        # Values that are a variable's storage are copied when they leave the sub-graph.
+        plan.copy_out = [sl in read_slots for sl in plan.out_slots]
+        plan.copy_keep = [sl in read_slots for _, sl in plan.keep_slots]
         plan.required = sorted(required)
         keep = {s for s in plan.out_slots if s is not None} | {s for _, s in plan.keep_slots}
         keep.update(range(len(self.fed) + 1))
@@ -269,8 +296,10 @@ class SubGraph:
                 f"defined at {op.where()} ]]") from e
         finally:
             ctx.op = outer_op
-        out_vals = [None if sl is None else vals[sl] for sl in plan.out_slots]
-        saved = {tid: vals[sl] for tid, sl in plan.keep_slots} if save else None
+        out_vals = [None if sl is None else vals[sl].copy() if cp else vals[sl]
+                    for sl, cp in zip(plan.out_slots, plan.copy_out)]
+        saved = {tid: vals[sl].copy() if cp else vals[sl]
+                 for (tid, sl), cp in zip(plan.keep_slots, plan.copy_keep)} if save else None
         return out_vals, saved
 
 
@@ -368,8 +397,8 @@ def _finish(g: Any, ops: list, outputs: list, local_fed: Sequence = ()) -> _Capt
         if any(c not in op_set for c in op.control_inputs):
             outer_ctrl.extend(c for c in op.control_inputs if c not in op_set)
             op.control_inputs = [c for c in op.control_inputs if c in op_set]
-    reads = [t.op for t in captures if t.op.type == "VariableV2"]
-    fed = list(local_fed) + [t for t in captures if t.op.type != "VariableV2"]
+    reads = [t for t in captures if _variable_op(t) is not None]
+    fed = list(local_fed) + [t for t in captures if _variable_op(t) is None]
     effectful = any(_is_effect(op) for op in ops)
     effects: list = []
     if effectful and _in_function_trace(g):
@@ -453,8 +482,8 @@ def _grad_subgraph(g: Any, fwd: SubGraph, ys: Sequence[Tensor],
             seen.add(id(t))
             if t.op in fwd.op_set or id(t) in fwd_fed:
                 stash.append(t)
-            elif t.op.type == "VariableV2":
-                reads.append(t.op)
+            elif _variable_op(t) is not None:
+                reads.append(t)
             else:
                 outer.append(t)
         op.control_inputs = [c for c in op.control_inputs if c in op_set]
@@ -729,7 +758,7 @@ def _if_grad_info(op: Operation, want: tuple) -> _IfGradInfo:
     for sub in info.branches:
         ys = [sub.outputs[info.tensor_idx[k]] for k in want]
         xs = [t for t in sub.fed if any(t is c for c in captures)] + \
-            [r.outputs[0] for r in sub.reads]
+            list(sub.reads)
         xs = [t for t in xs if _is_float(t)]
         graphs.append(_grad_subgraph(g, sub, ys, xs))
         xs_pos.append([next(i for i, c in enumerate(captures) if c is t) for t in xs])
@@ -1153,8 +1182,8 @@ def _while_grad_info(op: Operation) -> _WhileGradInfo:
     phs = body.fed[:nv]
     rows = body.fed[nv:nv + ns]
     caps = [(pos, t) for pos, t in zip(L.body_pos, body.fed[nv + ns:]) if _is_float(t)]
-    caps += [(next(i for i, x in enumerate(op.inputs) if x is r.outputs[0]), r.outputs[0])
-             for r in body.reads if _is_float(r.outputs[0])]
+    caps += [(next(i for i, x in enumerate(op.inputs) if x is r), r)
+             for r in body.reads if _is_float(r)]
     xs = [phs[i] for i in W.fv] + [rows[j] for j in W.fs] + [t for _, t in caps]
     gg = _grad_subgraph(op.graph, body, ys, xs)
     W.gg = gg
