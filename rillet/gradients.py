@@ -109,19 +109,22 @@ def _as_x(x: Any) -> Any:
     return convert_to_tensor(x)
 
 
-def _between(ys: list, xs: list, graph: Any) -> set:
+def between_ops(ops: Iterable, xs: Iterable, ys: Iterable) -> set:
+    """The ops of ``ops`` on a path from a tensor of ``xs`` to one of ``ys`` (consumers are
+    followed per tensor, so other outputs of an x's producer are not included)."""
     consumers: dict[int, list] = {}
-    for op in graph._ops:
+    for op in ops:
         for t in op.inputs:
-            consumers.setdefault(id(t.op), []).append(op)
+            consumers.setdefault(id(t), []).append(op)
     fwd: set = set()
-    stack = [x.op for x in xs]
+    stack = [c for x in xs for c in consumers.get(id(x), [])]
     while stack:
         op = stack.pop()
         if op in fwd:
             continue
         fwd.add(op)
-        stack.extend(consumers.get(id(op), []))
+        for t in op.outputs:
+            stack.extend(consumers.get(id(t), []))
     between: set = set()
     stack = [y.op for y in ys]
     while stack:
@@ -161,7 +164,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
             if not y.shape.is_compatible_with(gy.shape):
                 raise ValueError(f"Incompatible shapes: grad_ys {gy.shape} vs. ys {y.shape}")
         stops = {convert_to_tensor(s).op for s in _to_list(stop_gradients or [])}
-        between = _between(ys, xs, g)
+        between = between_ops(g._ops, xs, ys)
         grads = backprop(ys, gys, between, stops,
                          scope=lambda op: g.name_scope(op.name.replace("/", "_") + "_grad"))
         out = []

@@ -407,7 +407,7 @@ class Session:
                 for s in frees:
                     vals[s] = None
         except errors.OpError as e:
-            raise _annotate(e, step[5]) from None
+            raise annotate_error(e, step[5]) from None
         except (ValueError, TypeError, ArithmeticError, IndexError, KeyError,
                 RuntimeError, MemoryError, AttributeError, np.linalg.LinAlgError) as e:
             op = step[5]
@@ -458,7 +458,8 @@ class Session:
         self._plans.clear()
 
 
-def _annotate(e: errors.OpError, op: Operation) -> errors.OpError:
+def annotate_error(e: errors.OpError, op: Operation) -> errors.OpError:
+    """Attaches ``op`` (name, type, the user's line) to an OpError raised without one."""
     if e.op is None:
         e.op = op
         e.message = (f"{e.message}\n\t [[node {op.name} (op: {op.type}) defined at "

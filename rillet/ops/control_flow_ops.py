@@ -28,6 +28,7 @@ from rillet import context, errors
 from rillet import dtypes as _dt
 from rillet.graph import GraphKeys, Operation, Tensor, get_default_graph
 from rillet.registry import NOT_DIFFERENTIABLE, apply_op, convert_to_tensor, register
+from rillet.session import annotate_error
 from rillet.shapes import TensorShape, as_shape
 
 register("NoOp", infer=lambda op: [], kernel=lambda xp: None, grad=NOT_DIFFERENTIABLE)
@@ -108,15 +109,6 @@ def _unfed_error(t: Tensor) -> errors.InvalidArgumentError:
     return errors.InvalidArgumentError(
         None, op, f"You must feed a value for placeholder tensor '{op.name}' with dtype "
         f"{dt.name}{extra}\n\t [[node {op.name} (defined at {op.where()}) ]]")
-
-
-def _annotate(e: errors.OpError, op: Operation) -> errors.OpError:
-    if e.op is None:
-        e.op = op
-        e.message = (f"{e.message}\n\t [[node {op.name} (op: {op.type}) defined at "
-                     f"{op.where()} ]]")
-        e.args = (e.message,)
-    return e
 
 
 class _Plan:
@@ -289,7 +281,7 @@ class SubGraph:
                 for sl in frees:
                     vals[sl] = None
         except errors.OpError as e:
-            raise _annotate(e, op) from None
+            raise annotate_error(e, op) from None
         except _KERNEL_ERRORS as e:
             raise errors.InvalidArgumentError(
                 None, op, f"{type(e).__name__}: {e}\n\t [[node {op.name} (op: {op.type}) "
@@ -413,28 +405,8 @@ def _finish(g: Any, ops: list, outputs: list, local_fed: Sequence = ()) -> _Capt
 
 def _between_ops(ops: Sequence, xs: Sequence, ys: Sequence) -> set:
     """The ops of ``ops`` on a path from ``xs`` to ``ys`` (as ``gradients`` restricts)."""
-    consumers: dict[int, list] = {}
-    for op in ops:
-        for t in op.inputs:
-            consumers.setdefault(id(t), []).append(op)
-    fwd: set = set()
-    stack = [c for x in xs for c in consumers.get(id(x), [])]
-    while stack:
-        op = stack.pop()
-        if op in fwd:
-            continue
-        fwd.add(op)
-        for t in op.outputs:
-            stack.extend(consumers.get(id(t), []))
-    between: set = set()
-    stack = [y.op for y in ys]
-    while stack:
-        op = stack.pop()
-        if op in between or op not in fwd:
-            continue
-        between.add(op)
-        stack.extend(t.op for t in op.inputs)
-    return between
+    from rillet.gradients import between_ops
+    return between_ops(ops, xs, ys)
 
 
 class _GradGraph:

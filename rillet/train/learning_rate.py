@@ -66,6 +66,17 @@ def _scope(name: str | None, default: str) -> Any:
     return get_default_graph().name_scope(name or default)
 
 
+def _rate_and_progress(fn: str, learning_rate: Any, global_step: Any, decay_steps: Any,
+                       decay_rate: Any, staircase: bool) -> tuple:
+    """(lr, decay_rate, global_step / decay_steps) in lr's dtype; the ratio floored when
+    ``staircase``. Shared by the exponential, inverse-time and natural-exp schedules."""
+    lr, step = _prologue(fn, learning_rate, global_step)
+    p = step / math_ops.cast(decay_steps, lr.dtype)
+    if staircase:
+        p = math_ops.floor(p)
+    return lr, math_ops.cast(decay_rate, lr.dtype), p
+
+
 @_schedule
 def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
                       decay_rate: Any, staircase: bool = False,
@@ -73,13 +84,8 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
     """``learning_rate * decay_rate ^ (global_step / decay_steps)`` (the exponent floored
     when ``staircase``)."""
     with _scope(name, "ExponentialDecay") as scope:
-        lr, step = _prologue("exponential_decay", learning_rate, global_step)
-        dtype = lr.dtype
-        decay_steps = math_ops.cast(decay_steps, dtype)
-        decay_rate = math_ops.cast(decay_rate, dtype)
-        p = step / decay_steps
-        if staircase:
-            p = math_ops.floor(p)
+        lr, decay_rate, p = _rate_and_progress("exponential_decay", learning_rate, global_step,
+                                               decay_steps, decay_rate, staircase)
         return math_ops.multiply(lr, math_ops.pow(decay_rate, p), name=scope)
 
 
@@ -203,13 +209,8 @@ def inverse_time_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
     """``learning_rate / (1 + decay_rate * global_step / decay_steps)`` (the ratio floored
     when ``staircase``)."""
     with _scope(name, "InverseTimeDecay") as scope:
-        lr, step = _prologue("inverse_time_decay", learning_rate, global_step)
-        dtype = lr.dtype
-        decay_steps = math_ops.cast(decay_steps, dtype)
-        decay_rate = math_ops.cast(decay_rate, dtype)
-        p = step / decay_steps
-        if staircase:
-            p = math_ops.floor(p)
+        lr, decay_rate, p = _rate_and_progress("inverse_time_decay", learning_rate, global_step,
+                                               decay_steps, decay_rate, staircase)
         denom = math_ops.add(1.0, math_ops.multiply(decay_rate, p))
         return math_ops.divide(lr, denom, name=scope)
 
@@ -221,12 +222,7 @@ def natural_exp_decay(learning_rate: Any, global_step: Any, decay_steps: Any,
     """``learning_rate * exp(-decay_rate * global_step / decay_steps)`` (the ratio floored
     when ``staircase``)."""
     with _scope(name, "NaturalExpDecay") as scope:
-        lr, step = _prologue("natural_exp_decay", learning_rate, global_step)
-        dtype = lr.dtype
-        decay_steps = math_ops.cast(decay_steps, dtype)
-        decay_rate = math_ops.cast(decay_rate, dtype)
-        p = step / decay_steps
-        if staircase:
-            p = math_ops.floor(p)
+        lr, decay_rate, p = _rate_and_progress("natural_exp_decay", learning_rate, global_step,
+                                               decay_steps, decay_rate, staircase)
         return math_ops.multiply(lr, math_ops.exp(math_ops.negative(decay_rate) * p),
                                  name=scope)
