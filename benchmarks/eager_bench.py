@@ -620,7 +620,7 @@ def render_breakdown(result: dict) -> list[str]:
               f"{b['wrapper_cost_us']:.2f} µs per call, subtracted). Eager step without "
               f"wrappers: {b['eager_unwrapped_us'] / 1e3:.2f} ms.", "",
               "| mode | step | kernels | wrapper | rest (dispatch, tape, Python) | "
-              "ops / step | rest per op |", "|---|---|---|---|---|---|---|"]
+              "kernel calls / step | rest per kernel call |", "|---|---|---|---|---|---|---|"]
     for mode in ("eager", "function", "graph"):
         s = b[mode]
         lines.append(f"| {mode} | {s['step_us'] / 1e3:.2f} ms | {s['kernel_us'] / 1e3:.2f} ms | "

@@ -16,8 +16,10 @@ RNG = np.random.default_rng(0)
 
 
 @pytest.fixture
-def threads():
-    """Restores rillet's thread count and OpenBLAS management after the test."""
+def threads(monkeypatch):
+    """Uses the thread counts the test sets whatever the machine's load (no dynamic
+    adjustment); restores rillet's thread count and OpenBLAS management afterwards."""
+    monkeypatch.setattr(_parallel, "_DYNAMIC", False)
     yield
     _parallel.set_num_threads(None)
     assert not _parallel.blas_managed()
@@ -96,6 +98,10 @@ def test_run_blocks_runs_every_block_once_and_raises(threads):
     _parallel.run_blocks(lambda i, w: seen.append((i, w)), 50)
     assert sorted(i for i, _ in seen) == list(range(50))
     assert {w for _, w in seen} <= {0, 1, 2}
+    nested = []
+    _parallel.run_blocks(lambda i, w: _parallel.run_blocks(
+        lambda j, v: nested.append((i, j)), 3), 4)  # inner loops run inline in helpers
+    assert sorted(nested) == [(i, j) for i in range(4) for j in range(3)]
 
     def boom(i, w):
         if i == 7:
@@ -128,6 +134,24 @@ def test_blocked_threaded_adam_is_bitwise_the_plain_update(threads, monkeypatch)
         plain = _adam_run(shape, 1 << 40, 1)
         for n_threads in (1, 2):
             np.testing.assert_array_equal(_adam_run(shape, 1 << 15, n_threads), plain)
+
+
+def test_dynamic_threads_back_off_under_load(monkeypatch):
+    monkeypatch.setattr(_parallel, "_DYNAMIC", True)
+    monkeypatch.setattr(_parallel, "_dyn_state", {"t": None, "cpu": 0.0, "rate": 0.0,
+                                                   "threads": 1})
+    _parallel.set_num_threads(4)
+    try:
+        monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 4)
+        monkeypatch.setattr(_parallel.os, "getloadavg", lambda: (3.2, 0.0, 0.0))
+        assert _parallel.active_threads() == 4  # first call: optimistic
+        _parallel._dyn_state["t"] -= 1.0
+        assert _parallel.active_threads() == 1  # 4 cores, others' load ~3.2
+        monkeypatch.setattr(_parallel.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+        _parallel._dyn_state["t"] -= 1.0
+        assert _parallel.active_threads() == 4
+    finally:
+        _parallel.set_num_threads(None)
 
 
 def test_session_restores_openblas_threads(threads):

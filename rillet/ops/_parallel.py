@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import math
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +75,45 @@ def set_num_threads(n: int | None) -> None:
     _threads = None if n is None else max(1, int(n))
 
 
+# Dynamic adjustment (like OpenMP's OMP_DYNAMIC, which libgomp also bases on the load
+# average): on a machine whose cores are already busy with other processes, a helper thread
+# that takes a block and is then preempted holds the caller up for a whole scheduler time
+# slice, so rillet uses fewer threads there. Others' load = the 1-minute load average minus
+# this process's own CPU use (an average over the same minute); the threads used are
+# ``min(num_threads(), round(cores - others' load))``, re-evaluated every half second.
+# RILLET_DYNAMIC_THREADS=0 turns it off (always ``num_threads()``).
+_DYNAMIC = os.environ.get("RILLET_DYNAMIC_THREADS", "1") != "0"
+_DYN_PERIOD_S = 0.5
+_LOADAVG_TAU_S = 60.0
+_dyn_state = {"t": None, "cpu": 0.0, "rate": 0.0, "threads": 1}
+
+
+def active_threads() -> int:
+    """Threads to use now: ``num_threads()``, fewer while other processes load the cores."""
+    n = num_threads()
+    if n <= 1 or not _DYNAMIC:
+        return n
+    st = _dyn_state
+    now = time.monotonic()
+    last = st["t"]
+    if last is not None and now - last < _DYN_PERIOD_S:
+        return min(n, st["threads"])
+    cpu = time.process_time()
+    if last is None:
+        st["threads"] = n
+    else:
+        # This process's CPU use, averaged like the kernel's 1-minute load average.
+        k = math.exp(-(now - last) / _LOADAVG_TAU_S)
+        st["rate"] = st["rate"] * k + (cpu - st["cpu"]) / (now - last) * (1 - k)
+        try:
+            others = max(0.0, os.getloadavg()[0] - st["rate"])
+        except OSError:
+            others = 0.0
+        st["threads"] = max(1, int((os.cpu_count() or n) - others + 0.5))
+    st["t"], st["cpu"] = now, cpu
+    return min(n, st["threads"])
+
+
 # --- OpenBLAS thread control (NumPy's bundled OpenBLAS, through ctypes) -----------------------
 
 
@@ -107,9 +148,9 @@ _blas_saved = 0
 
 
 def gemm_threads() -> int:
-    """Threads rillet splits a GEMM over: ``num_threads()`` when it can keep OpenBLAS itself
-    to one thread (else 1: BLAS threads on its own)."""
-    return num_threads() if _blas is not None else 1
+    """Threads rillet splits a GEMM over: ``active_threads()`` when it can keep OpenBLAS
+    itself to one thread (else 1: BLAS threads on its own)."""
+    return active_threads() if _blas is not None else 1
 
 
 # Op types whose kernels call BLAS on big operands: plans containing one run under
@@ -227,8 +268,12 @@ def _helpers(n: int) -> list[_Worker]:
 def run_blocks(fn: Callable[[int, int], Any], n: int, threads: int | None = None) -> None:
     """Runs ``fn(i, worker)`` for every block ``i < n``; ``worker`` (0 = the calling thread)
     indexes per-thread scratch. Exceptions are re-raised in the caller."""
-    p = min(num_threads() if threads is None else threads, n)
-    if p <= 1 or getattr(_local, "worker", False):
+    if getattr(_local, "worker", False):
+        p = 1
+    else:
+        cap = active_threads()
+        p = min(cap if threads is None else min(threads, cap), n)
+    if p <= 1:
         for i in range(n):
             fn(i, 0)
         return
