@@ -38,7 +38,16 @@ sensitive to other processes than wall time; includes spinning threads), the war
 pools can only be sized before its first use). ``0`` = library defaults (TF intra/inter-op =
 cores, OpenBLAS = cores, rillet = cores). ``N > 0``, as ``run.py --threads N``: the worker is
 pinned to N cores, ``OPENBLAS/OMP/MKL_NUM_THREADS`` = N before NumPy loads, threadpoolctl limits
-NumPy's BLAS to N, and ``tf.config.threading`` intra/inter-op = N.
+NumPy's BLAS to N, and ``tf.config.threading`` intra/inter-op = N (``--no-pin``: all of that
+but the pinning). rillet's intra-op pool shrinks to one thread while the 1-minute load average
+says other processes use the cores (``rillet/ops/_parallel.py``); ``RILLET_DYNAMIC_THREADS=0``
+in the environment turns that off, and the report says which was used.
+
+Pinning a TensorFlow process to one core (as ``run.py --threads 1`` does) makes Keras' ``fit``
+epochs bimodal on this machine: some run at full speed, others take exactly twice as long with
+the core idle half the time (no other load, no steal; seen with keras 3 and tf_keras, with
+TensorFlow's thread pools at 1 or at their defaults; not seen unpinned). Process CPU time is
+unaffected, so compare "samples per CPU-s" too, or use ``--no-pin``.
 """
 
 from __future__ import annotations
@@ -79,7 +88,7 @@ def _worker_threads(argv: list[str]) -> int | None:
                     "MKL_NUM_THREADS"):
             os.environ[var] = str(n)
         cores = sorted(os.sched_getaffinity(0))
-        if n < len(cores):
+        if n < len(cores) and "--no-pin" not in argv:
             os.sched_setaffinity(0, cores[:n])
     return n
 
@@ -237,6 +246,7 @@ def worker(args) -> dict:
     machine["tf_threads"] = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                              "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
     machine["rillet_threads"] = _parallel.num_threads()
+    machine["rillet_dynamic_threads"] = os.environ.get("RILLET_DYNAMIC_THREADS", "1") != "0"
     machine["affinity"] = sorted(os.sched_getaffinity(0))
     machine["cores"] = int(os.environ.get("KERAS_FIT_CORES", machine["cores"]))
     machine["packages"]["keras"] = _version("keras")
@@ -263,6 +273,8 @@ def spawn(threads: int, args) -> dict:
                "--models", *args.models, "--frameworks", *args.frameworks]
         if args.data_dir:
             cmd += ["--data-dir", args.data_dir]
+        if args.no_pin:
+            cmd.append("--no-pin")
         proc = subprocess.run(cmd, text=True, stdout=subprocess.PIPE)
         if proc.returncode != 0 or not os.path.exists(out):
             raise SystemExit(f"worker (threads {threads}) exited {proc.returncode}")
@@ -308,7 +320,9 @@ def render(payloads: list[dict]) -> str:
         mm = p["machine"]
         lines.append(f"- threads {_label(p['threads'])}: TF intra/inter-op "
                      f"{mm['tf_threads']['intra_op']}/{mm['tf_threads']['inter_op']}, rillet "
-                     f"{mm['rillet_threads']}, CPU affinity {mm['affinity']}")
+                     f"{mm['rillet_threads']} (dynamic thread reduction under load: "
+                     f"{'on' if mm.get('rillet_dynamic_threads', True) else 'off'}), "
+                     f"CPU affinity {mm['affinity']}")
         for res in p["results"]:
             warm = ", ".join(
                 f"{fw} {st['info']['warmup_s']:.2f} s"
@@ -328,6 +342,8 @@ def main(argv=None) -> int:
                    help="thread settings, one worker each (0: library defaults)")
     p.add_argument("--samples", type=int, default=10000)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--no-pin", action="store_true",
+                   help="with --threads N > 0, do not pin the worker to N cores")
     p.add_argument("--data-dir", default=SHARED_MNIST if os.path.isdir(SHARED_MNIST) else None)
     p.add_argument("--json", default=None)
     p.add_argument("--markdown", default=None)
