@@ -460,3 +460,10 @@ def test_sample_and_class_weights_scale_the_loss():
     h = model.fit(x, y, class_weight=cw, batch_size=40, epochs=1, shuffle=False, verbose=0)
     weights = np.array([cw[int(c)] for c in y])
     assert h.history["loss"][0] == pytest.approx(np.mean(per_sample * weights), rel=1e-5)
+
+
+def test_sequential_accepts_an_input_tensor_first():
+    model = rt.keras.Sequential([rt.keras.Input(shape=(4,)), rt.keras.layers.Dense(3)])
+    assert model.outputs[0].shape.as_list() == [None, 3]
+    with pytest.raises(TypeError, match="must be an instance of class Layer"):
+        rt.keras.Sequential([rt.constant(1.0)])

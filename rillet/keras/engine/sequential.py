@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rillet.keras.engine.base_layer import Layer
-from rillet.keras.engine.functional import InputLayer, Model
+from rillet.keras.engine.functional import _HISTORY, InputLayer, Model
 
 
 class Sequential(Model):
@@ -22,6 +22,11 @@ class Sequential(Model):
 
     def add(self, layer: Layer) -> None:
         """Appends ``layer`` (calling it on the current output when the input is known)."""
+        if not isinstance(layer, Layer):
+            # Keras 3 accepts ``keras.Input(...)`` (a tensor) as the first element.
+            origin = _HISTORY.get(layer) if hasattr(layer, "shape") else None
+            if origin is not None and isinstance(origin[0], InputLayer):
+                layer = origin[0]
         if not isinstance(layer, Layer):
             raise TypeError("The added layer must be an instance of class Layer. Found: "
                             f"{layer!r}")
