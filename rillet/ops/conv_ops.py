@@ -493,25 +493,31 @@ def _conv2d_backprop_filter_kernel(xp: Any, x: Any, sizes: Any, g: Any, *, strid
     return patch_matmul_t(xp, cols, g).reshape(kh, kw, c, o)
 
 
-def _conv2d_grad(op: Any, g: Any) -> list:
-    x, f = op.inputs
-    a = op.attrs
-    return [apply_op("Conv2DBackpropInput", (_shape(x), f, g), dict(a)),
-            apply_op("Conv2DBackpropFilter", (x, _shape(f), g), dict(a))]
+def _conv_grads(fwd: str, bp_input: str, bp_filter: str) -> tuple:
+    """Gradients of a convolution family (forward, input backprop, filter backprop), each
+    built from the other two ops so that second derivatives are convolutions again."""
+    def fwd_grad(op: Any, g: Any) -> list:
+        x, f = op.inputs
+        a = op.attrs
+        return [apply_op(bp_input, (_shape(x), f, g), dict(a)),
+                apply_op(bp_filter, (x, _shape(f), g), dict(a))]
+
+    def input_grad(op: Any, gg: Any) -> list:
+        _, f, g = op.inputs
+        a = op.attrs
+        return [None, apply_op(bp_filter, (gg, _shape(f), g), dict(a)),
+                apply_op(fwd, (gg, f), dict(a))]
+
+    def filter_grad(op: Any, gg: Any) -> list:
+        x, _, g = op.inputs
+        a = op.attrs
+        return [apply_op(bp_input, (_shape(x), gg, g), dict(a)), None,
+                apply_op(fwd, (x, gg), dict(a))]
+    return fwd_grad, input_grad, filter_grad
 
 
-def _backprop_input_grad(op: Any, gg: Any) -> list:
-    _, f, g = op.inputs
-    a = op.attrs
-    return [None, apply_op("Conv2DBackpropFilter", (gg, _shape(f), g), dict(a)),
-            apply_op("Conv2D", (gg, f), dict(a))]
-
-
-def _backprop_filter_grad(op: Any, gg: Any) -> list:
-    x, _, g = op.inputs
-    a = op.attrs
-    return [apply_op("Conv2DBackpropInput", (_shape(x), gg, g), dict(a)), None,
-            apply_op("Conv2D", (x, gg), dict(a))]
+_conv2d_grad, _backprop_input_grad, _backprop_filter_grad = _conv_grads(
+    "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter")
 
 
 register("Conv2D", infer=_conv2d_infer, kernel=_conv2d_kernel, grad=_conv2d_grad)
@@ -673,25 +679,9 @@ def _depthwise_backprop_filter_kernel(xp: Any, x: Any, sizes: Any, g: Any, *, st
     return xp.transpose(df.reshape(c, kh, kw, m), (1, 2, 0, 3))
 
 
-def _depthwise_grad(op: Any, g: Any) -> list:
-    x, f = op.inputs
-    a = op.attrs
-    return [apply_op("DepthwiseConv2dNativeBackpropInput", (_shape(x), f, g), dict(a)),
-            apply_op("DepthwiseConv2dNativeBackpropFilter", (x, _shape(f), g), dict(a))]
-
-
-def _dw_backprop_input_grad(op: Any, gg: Any) -> list:
-    _, f, g = op.inputs
-    a = op.attrs
-    return [None, apply_op("DepthwiseConv2dNativeBackpropFilter", (gg, _shape(f), g), dict(a)),
-            apply_op("DepthwiseConv2dNative", (gg, f), dict(a))]
-
-
-def _dw_backprop_filter_grad(op: Any, gg: Any) -> list:
-    x, _, g = op.inputs
-    a = op.attrs
-    return [apply_op("DepthwiseConv2dNativeBackpropInput", (_shape(x), gg, g), dict(a)), None,
-            apply_op("DepthwiseConv2dNative", (x, gg), dict(a))]
+_depthwise_grad, _dw_backprop_input_grad, _dw_backprop_filter_grad = _conv_grads(
+    "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInput",
+    "DepthwiseConv2dNativeBackpropFilter")
 
 
 register("DepthwiseConv2dNative", infer=_depthwise_infer, kernel=_depthwise_kernel,
