@@ -15,7 +15,10 @@ import pytest
 from rillet.datasets import ChecksumError, DatasetNotFoundError, _loader, fashion_mnist, mnist
 from rillet.examples.tutorials.mnist import input_data
 
-SHARED_MNIST = Path(os.environ.get("RILLET_TEST_MNIST", "/work/shared/data/mnist"))
+# ../shared/data/mnist beside the repository (where CI puts shared/), else this workplace's copy.
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+SHARED_MNIST = Path(os.environ.get(
+    "RILLET_TEST_MNIST", _BESIDE if _BESIDE.is_dir() else "/work/shared/data/mnist"))
 NAMES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",

@@ -27,7 +27,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PROGRAMS_DIR = Path(__file__).resolve().parent / "tf1_programs"
 PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.glob("*.py"))
-MNIST_DIR = os.environ.get("MNIST_DIR", "/work/shared/data/mnist")
+_BESIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                       "mnist")
+MNIST_DIR = os.environ.get("MNIST_DIR", os.path.normpath(_BESIDE) if os.path.isdir(_BESIDE)
+                           else "/work/shared/data/mnist")
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 TIMEOUT_S = 180
