@@ -7,16 +7,15 @@ import json
 import os
 import random
 import re
-import selectors
 import signal
 import struct
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _child_process import LineChild
 
 from rillet import errors
 from rillet.train import checkpoint_io as cio
@@ -578,55 +577,6 @@ def test_saver_style_loop_deletes_after_state_update(tmp_path: Path) -> None:
 # Crash safety: SIGKILL a saving process at random moments
 
 
-class _Child:
-    """The saving child process, with line-wise reads of its stdout under a deadline."""
-
-    def __init__(self, directory: Path):
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "tests" / "_ckpt_kill_child.py"), str(directory)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        self.buf = b""
-        self.lines: list[str] = []
-
-    def wait_for(self, prefix: str, timeout: float = 30.0) -> None:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while not any(line.startswith(prefix) for line in self.lines):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"child printed no {prefix!r} in {timeout}s")
-                if not sel.select(left):
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    raise AssertionError(f"child exited before {prefix!r}:\n{err}")
-                self._take(chunk)
-
-    def _take(self, chunk: bytes) -> None:
-        self.buf += chunk
-        *done, self.buf = self.buf.split(b"\n")
-        self.lines += [line.decode() for line in done]
-
-    def kill(self) -> tuple[int, str]:
-        """SIGKILL the child; returns (return code, stderr) after reading all of its output."""
-        self.proc.send_signal(signal.SIGKILL)
-        out, err = self.proc.communicate(timeout=30)
-        self._take(out)
-        return self.proc.returncode, err.decode()
-
-    def saved_steps(self) -> list[int]:
-        return [int(line.split()[1]) for line in self.lines if line.startswith("saved ")]
-
-
 def _check_directory(directory: Path, durable: int, context: str) -> int:
     """Assert the directory is consistent after a crash; returns the latest step (0 if none).
 
@@ -669,12 +619,12 @@ def test_sigkill_during_saves_never_corrupts_latest(tmp_path: Path) -> None:
     kills, torn_writes, known_leftovers = 20, 0, set[str]()
     for i in range(kills):
         context = f"seed={seed} kill #{i}"
-        child = _Child(directory)
+        child = LineChild(str(REPO / "tests" / "_ckpt_kill_child.py"), str(directory))
         # Half the kills are timed from start-up, half from the first save of this life, so
         # some land during the first write and progress is guaranteed.
         child.wait_for("ready" if i % 2 == 0 else "saved")
         time.sleep(rng.uniform(0.0, 0.05))
-        rc, err = child.kill()
+        rc, err = child.finish(kill=True)
         assert rc == -signal.SIGKILL, f"{context}: child exited with {rc} on its own:\n{err}"
         assert f"ready {step}" in child.lines, f"{context}: did not resume from step {step}"
         leftovers = set(_tmp_leftovers(directory))

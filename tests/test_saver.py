@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import random
-import selectors
 import signal
 import struct
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _child_process import LineChild
 
 import rillet as rt
 from rillet import errors
@@ -476,48 +475,9 @@ def _reference(n_steps: int) -> list[dict[str, np.ndarray]]:
     return out
 
 
-class _Child:
-    def __init__(self, directory: Path, until: int):
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "child", str(directory),
-             str(until)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        self.buf = b""
-        self.lines: list[str] = []
-
-    def wait_for(self, prefix: str, timeout: float = 60.0) -> None:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while not any(line.startswith(prefix) for line in self.lines):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"child printed no {prefix!r} in {timeout}s")
-                if not sel.select(left):
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    raise AssertionError(f"child exited before {prefix!r}:\n{err}")
-                self._take(chunk)
-
-    def _take(self, chunk: bytes) -> None:
-        self.buf += chunk
-        *done, self.buf = self.buf.split(b"\n")
-        self.lines += [line.decode() for line in done]
-
-    def finish(self, kill: bool) -> tuple[int, str]:
-        if kill:
-            self.proc.send_signal(signal.SIGKILL)
-        out, err = self.proc.communicate(timeout=120)
-        self._take(out)
-        return self.proc.returncode, err.decode()
-
-    def saved(self) -> list[int]:
-        return [int(line.split()[1]) for line in self.lines if line.startswith("saved ")]
+def _child(directory: Path, until: int) -> LineChild:
+    """This file run as the training-and-saving child (see ``__main__`` below)."""
+    return LineChild(str(Path(__file__).resolve()), "child", str(directory), str(until))
 
 
 def _check_latest(directory: Path, durable: int, ref: list, context: str) -> int:
@@ -553,14 +513,14 @@ def test_sigkill_during_training_and_saving(tmp_path: Path) -> None:
     step, kills, torn = 0, 6, 0
     for i in range(kills):
         context = f"seed={seed} kill #{i}"
-        child = _Child(directory, N_STEPS)
-        child.wait_for("ready" if i % 2 == 0 else "saved")
+        child = _child(directory, N_STEPS)
+        child.wait_for("ready" if i % 2 == 0 else "saved", timeout=60)
         time.sleep(rng.uniform(0.0, 0.1))
-        rc, err = child.finish(kill=True)
+        rc, err = child.finish(kill=True, timeout=120)
         assert f"ready {step}" in child.lines, f"{context}: did not resume from {step}:\n{err}"
         if rc != -signal.SIGKILL:  # finished all steps before the kill landed
             assert rc == 0, f"{context}: child failed:\n{err}"
-        saved = child.saved()
+        saved = child.saved_steps()
         assert saved == list(range(step + 1, step + 1 + len(saved))), f"{context}: {saved}"
         step = _check_latest(directory, max([step, *saved]), ref, context)
         torn += any(".tmp-" in p.name for p in directory.iterdir())
@@ -568,8 +528,8 @@ def test_sigkill_during_training_and_saving(tmp_path: Path) -> None:
             if ".tmp-" in p.name:
                 p.unlink()
     assert step > 0, f"seed={seed}: no save completed"
-    child = _Child(directory, N_STEPS)  # let the last one run to the end
-    rc, err = child.finish(kill=False)
+    child = _child(directory, N_STEPS)  # let the last one run to the end
+    rc, err = child.finish(kill=False, timeout=120)
     assert rc == 0, err
     assert _check_latest(directory, N_STEPS, ref, f"seed={seed} final") == N_STEPS
     print(f"seed={seed}: {kills} kills, {torn} during a write, resumed to step {N_STEPS}")
