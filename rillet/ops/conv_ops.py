@@ -327,7 +327,9 @@ def _conv_out_shape(x_dims: list, kh: int | None, kw: int | None, cout: int | No
     return [n, oh, ow, cout]
 
 
-def _conv2d_infer(op: Any) -> tuple:
+def _conv_operands(op: Any) -> tuple:
+    """Checks a (input, filter) pair of a 2-D convolution; returns (dtype, input dims in NHWC
+    order, filter dims, data_format)."""
     x, f = op.inputs
     dt = check_same_dtype(op, ("input", "filter"))
     _require_float(dt, op.type)
@@ -337,6 +339,11 @@ def _conv2d_infer(op: Any) -> tuple:
     xd = spatial(x.shape, df)
     fd = f.shape.as_list() if f.shape.ndims is not None else [None] * 4
     _check_filter_depth(xd[3], fd[2])
+    return dt, xd, fd, df
+
+
+def _conv2d_infer(op: Any) -> tuple:
+    dt, xd, fd, df = _conv_operands(op)
     return dt, to_format(_conv_out_shape(xd, fd[0], fd[1], fd[3], op.attrs), df)
 
 
@@ -614,15 +621,7 @@ def conv2d_transpose(value: Any = None, filter: Any = None, output_shape: Any = 
 
 
 def _depthwise_infer(op: Any) -> tuple:
-    x, f = op.inputs
-    dt = check_same_dtype(op, ("input", "filter"))
-    _require_float(dt, op.type)
-    _check_rank(x.shape, 4, "input")
-    _check_rank(f.shape, 4, "filter")
-    df = op.attrs["data_format"]
-    xd = spatial(x.shape, df)
-    fd = f.shape.as_list() if f.shape.ndims is not None else [None] * 4
-    _check_filter_depth(xd[3], fd[2])
+    dt, xd, fd, df = _conv_operands(op)
     c = xd[3] if xd[3] is not None else fd[2]
     cout = None if c is None or fd[3] is None else c * fd[3]
     return dt, to_format(_conv_out_shape(xd, fd[0], fd[1], cout, op.attrs), df)
